@@ -1,0 +1,1 @@
+"""The model's actors: residents, disputes, mediators and patrol units."""

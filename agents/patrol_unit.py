@@ -1,0 +1,69 @@
+"""Patrol units: police cars, armed patrols, rapid-response teams and guard foot patrols."""
+
+from __future__ import annotations
+
+import mesa
+
+STATES = ("off_duty", "patrolling", "dispatched", "on_scene", "returning")
+BUSY_STATES = ("dispatched", "on_scene")
+
+
+class PatrolUnit(mesa.Agent):
+    """One unit, tied to a home grid, working a daily shift."""
+
+    def __init__(self, model, index: int, unit_type: str, name: str, home_grid: int,
+                 speed_kmh: float, turnout_min: float, shift_start_h: float, shift_hours: float):
+        super().__init__(model)
+        self.index = index                  # position in the dispatcher's arrays
+        self.unit_type = unit_type
+        self.name = name                    # e.g. "P-07"
+        self.home_grid = home_grid
+        self.speed_kmh = speed_kmh
+        self.turnout_min = turnout_min
+        self.shift_start_h = shift_start_h
+        self.shift_hours = shift_hours
+        self.state = "off_duty"
+        self.on_duty = False
+        self.off_after_job = False          # shift ended while busy: go home after this job
+        self.x = 0.0
+        self.y = 0.0
+        self.beat_x = 0.0                   # the patrol point it returns to after a job
+        self.beat_y = 0.0
+        self.incident = None
+        self.epoch = 0                      # bumps on each dispatch; stale returns are ignored
+        self.busy_minutes = 0.0
+        self.duty_minutes = 0.0
+        self._busy_since = None
+        self._duty_since = None
+
+    @property
+    def busy(self) -> bool:
+        return self.state in BUSY_STATES
+
+    def start_duty(self, now: float) -> None:
+        self.on_duty = True
+        self._duty_since = now
+
+    def end_duty(self, now: float) -> None:
+        self.on_duty = False
+        if self._duty_since is not None:
+            self.duty_minutes += now - self._duty_since
+            self._duty_since = None
+
+    def start_job(self, now: float, incident) -> None:
+        self.incident = incident
+        self.epoch += 1
+        self.state = "dispatched"
+        self._busy_since = now
+
+    def end_job(self, now: float) -> None:
+        self.incident = None
+        if self._busy_since is not None:
+            self.busy_minutes += now - self._busy_since
+            self._busy_since = None
+
+    def utilisation_parts(self, now: float) -> tuple[float, float]:
+        """(busy minutes, on-duty minutes) so far, counting the current stretch."""
+        busy = self.busy_minutes + (now - self._busy_since if self._busy_since is not None else 0)
+        duty = self.duty_minutes + (now - self._duty_since if self._duty_since is not None else 0)
+        return busy, duty

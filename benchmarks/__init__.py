@@ -1,0 +1,1 @@
+"""Speed benchmarks (run with `make bench`); not part of the test suite."""

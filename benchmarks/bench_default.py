@@ -1,0 +1,82 @@
+"""Wall time and peak memory of the default scenario over one simulated year.
+
+    python -m benchmarks.bench_default [--days 365] [--profile]
+
+Target (issue #2): <= 20 s wall and <= 1.5 GB peak RSS on one core.  The figures are printed
+as ratios to the target and to a bare SimPy loop that pushes the same number of incidents
+through the same number of events in the same process (the floor any SimPy model pays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import resource
+import time
+
+import numpy as np
+import simpy
+
+from sim import Simulation
+
+TARGET_S = 20.0
+TARGET_RSS_GB = 1.5
+
+
+def bare_event_loop(n_incidents: int, horizon_min: float, seed: int = 0) -> float:
+    """Seconds for a bare SimPy program to run n incident processes of three timeouts each."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+
+    def incident():
+        yield env.timeout(rng.exponential(5.0))
+        yield env.timeout(rng.exponential(25.0))
+        yield env.timeout(rng.exponential(5.0))
+
+    def source():
+        gap = horizon_min / n_incidents
+        while True:
+            yield env.timeout(rng.exponential(gap))
+            env.process(incident())
+
+    env.process(source())
+    t0 = time.perf_counter()
+    env.run(until=horizon_min)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=float, default=365.0)
+    ap.add_argument("--profile", action="store_true", help="print the top 15 profile entries")
+    args = ap.parse_args()
+    sim = Simulation.from_overrides([f"sim.days={args.days}", "sim.progress=false"])
+    profiler = cProfile.Profile() if args.profile else None
+    t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = sim.run()
+    if profiler:
+        profiler.disable()
+    wall = time.perf_counter() - t0
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    n = len(result.incidents)
+    bare = bare_event_loop(n, args.days * 1440)
+    print(f"default scenario, {args.days:g} days: {n:,} incidents, "
+          f"{len(result.disputes):,} disputes")
+    print(f"  wall           : {wall:6.1f} s   (target {TARGET_S:g} s: ratio "
+          f"{wall / TARGET_S:.2f})")
+    print(f"  peak RSS       : {rss_gb:6.2f} GB  (target {TARGET_RSS_GB:g} GB: ratio "
+          f"{rss_gb / TARGET_RSS_GB:.2f})")
+    print(f"  bare SimPy loop: {bare:6.1f} s for the same incidents (model / bare "
+          f"{wall / bare:.1f})")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Run one scenario from the command line (Hydra).
+
+    python -m experiments.run                          # the default district, one year
+    python -m experiments.run scenario=mmc_mediation sim.days=30 seed=7
+    python -m experiments.run -m seed=0,1,2            # a Hydra multirun
+
+Outputs go to Hydra's run folder under ``results/`` (or ``output.dir``).  A bad config gets one
+line naming the field and its allowed range, exit code 2, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from sim import reported
+from sim.compose import CONF_DIR
+from sim.config import ConfigError, parse_config
+
+EXIT_BAD_CONFIG = 2
+
+# (metric, label, format) in the order the summary table prints them.
+TABLE = [
+    ("disputes_raised", "disputes raised", "{:,.0f}"),
+    ("mediation_success_rate", "mediation success", "{:.2%}"),
+    ("community_settled_share", "settled at community level", "{:.1%}"),
+    ("escalation_rate", "escalated", "{:.1%}"),
+    ("time_to_settle_p50_days", "time to settle p50 (days)", "{:.1f}"),
+    ("time_to_settle_p90_days", "time to settle p90 (days)", "{:.1f}"),
+    ("violent_turns_per_100k", "violent turns per 100k a year", "{:.2f}"),
+    ("money_at_stake_yuan", "money at stake (M yuan)", "M{:.0f}"),
+    ("incidents_total", "incidents", "{:,.0f}"),
+    ("response_p50_min_p1", "P1 response p50 (min)", "{:.1f}"),
+    ("response_p90_min_p1", "P1 response p90 (min)", "{:.1f}"),
+    ("response_p90_min_p2", "P2 response p90 (min)", "{:.1f}"),
+    ("response_p90_min_p3", "P3 response p90 (min)", "{:.1f}"),
+    ("p1_within_5min_share", "P1 arrivals within 5 min", "{:.1%}"),
+    ("mean_queue_delay_min", "mean queue delay (min)", "{:.2f}"),
+    ("cross_grid_share", "cross-grid dispatches", "{:.1%}"),
+    ("overflow_share", "handed to backup", "{:.1%}"),
+    ("utilisation_unit_police", "utilisation: police", "{:.1%}"),
+    ("utilisation_unit_armed_patrol", "utilisation: armed patrol", "{:.1%}"),
+    ("utilisation_unit_rapid_response", "utilisation: rapid response", "{:.1%}"),
+    ("utilisation_unit_guard", "utilisation: guards", "{:.1%}"),
+    ("utilisation_mediator_xiaoma", "utilisation: Xiao Ma (caseload)", "{:.1%}"),
+    ("utilisation_mediator_full_time", "utilisation: full-time mediators", "{:.1%}"),
+    ("utilisation_mediator_part_time", "utilisation: part-time mediators", "{:.1%}"),
+    ("mean_satisfaction", "mean resident satisfaction", "{:.3f}"),
+]
+REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "M466"}
+STRUCTURE_LABELS = {
+    "streets": "streets/towns", "communities": "communities", "grids": "patrol grids",
+    "committees": "mediation committees", "committee_mediators": "committee mediators",
+    "committee_full_time": "  of whom full-time", "committee_part_time": "  of whom part-time",
+    "xiaoma_full_time": "full-time Xiao Ma", "working_groups": "district working groups",
+}
+
+
+def _fmt(value, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if fmt.startswith("M"):
+        return f"{value / 1e6:.0f}"
+    return fmt.format(value)
+
+
+def format_summary(summary: dict) -> str:
+    """The end-of-run table; the default scenario shows the district's reported figures too."""
+    metrics = summary["metrics"]
+    calibrated = summary.get("calibration") is not None
+    lines = [f"scenario {summary['scenario']}, seed {summary['seed']}, "
+             f"{metrics.get('simulated_days', float('nan')):.0f} days, "
+             f"{summary.get('wall_seconds', float('nan')):.1f} s"]
+    head = f"{'metric':<36}{'simulated':>12}" + (f"{'reported':>12}" if calibrated else "")
+    lines += [head, "-" * len(head)]
+    if calibrated:
+        for key, label in STRUCTURE_LABELS.items():
+            lines.append(f"{label:<36}{summary['structure'][key]:>12}"
+                         f"{reported.STRUCTURE[key]:>12}")
+    for key, label, fmt in TABLE:
+        if key not in metrics:
+            continue
+        row = f"{label:<36}{_fmt(metrics[key], fmt):>12}"
+        if calibrated:
+            row += f"{REPORTED_TEXT.get(key, ''):>12}"
+        lines.append(row)
+    if calibrated and summary["metrics"].get("simulated_days", 0) < 365:
+        lines.append("(reported figures are for a full year; this run is shorter)")
+    return "\n".join(lines)
+
+
+def _one_line(exc: BaseException) -> str:
+    from hydra.errors import MissingConfigException
+
+    if isinstance(exc, MissingConfigException):
+        group = "scenario"
+        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        missing = getattr(exc, "missing_cfg_file", None) or str(exc).split("'")[1]
+        return (f"{group}: unknown option '{Path(str(missing)).name}'; "
+                f"allowed: {', '.join(options)}")
+    text = str(exc).strip()
+    if text.startswith("Could not override '"):
+        key = text.split("'")[1]
+        return f"{key}: unknown key (check the spelling; `+{key}=...` adds a new key)"
+    lines = text.splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def validate_overrides(overrides: list[str]) -> str | None:
+    """The one-line error a single run with these overrides would hit, or None if it is fine."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.compose import compose_config
+
+    try:
+        parse_config(compose_config(overrides))
+    except ConfigError as exc:
+        return str(exc)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        return _one_line(exc)
+    return None
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    if cfg.get("output", {}).get("dir"):
+        return Path(cfg.output.dir)
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def run_job(cfg: DictConfig) -> float | None:
+    """One Hydra job: run the scenario, write its outputs, print the summary table."""
+    from sim.simulation import Simulation
+
+    # Mesa logs every step at INFO, which Hydra's logging setup would print.
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    outdir = output_dir(cfg)
+    try:
+        sim = Simulation(cfg)
+    except ConfigError as exc:  # only reachable in multiruns (single runs are pre-checked)
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+    result = sim.run()
+    result.write(outdir)
+    print(format_summary(result.summary))
+    print(f"outputs: {outdir}")
+    return result.metrics.get("mediation_success_rate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    hydra_flags = [a for a in argv if a.startswith("-")]
+    if not hydra_flags:
+        # Check a single run's config before Hydra creates its output folder.
+        error = validate_overrides(argv)
+        if error is not None:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+    sys.argv = [sys.argv[0], *argv]
+    run_job()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

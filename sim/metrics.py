@@ -1,0 +1,114 @@
+"""The run's headline metrics, computed from the output tables and the agents' counters.
+
+Every metric is a plain float in ``summary["metrics"]``; NaN where it is undefined (no
+priority-1 incidents, no settled disputes, ...).  Names are part of the output contract.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+DAY = 1440.0
+
+
+def _share(mask: pd.Series) -> float:
+    return float(mask.mean()) if len(mask) else math.nan
+
+
+def _q(values: pd.Series, q: float) -> float:
+    values = values.dropna()
+    return float(np.quantile(values, q)) if len(values) else math.nan
+
+
+def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dict[str, float]:
+    closed = disputes[disputes.outcome != "open"]
+    settled = closed[closed.outcome == "settled"]
+    settle_days = (settled.t_closed - settled.t_raised) / DAY
+    first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
+    years = days / 365.0
+    return {
+        "disputes_raised": float(len(disputes)),
+        "disputes_closed": float(len(closed)),
+        "mediation_success_rate": _share(closed.outcome == "settled"),
+        "community_settled_share": _share((closed.outcome == "settled")
+                                          & (closed.level == "community")),
+        "time_to_settle_p50_days": _q(settle_days, 0.5),
+        "time_to_settle_p90_days": _q(settle_days, 0.9),
+        "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
+        "escalation_rate": _share(closed.escalations > 0),
+        "court_share": _share(closed.outcome == "court"),
+        "violent_turns_per_100k": (float((disputes.outcome == "violent").sum()) / population
+                                   * 1e5 / years) if population and years else math.nan,
+        "money_at_stake_yuan": float(disputes.amount_yuan.sum()),
+    }
+
+
+def incident_metrics(incidents: pd.DataFrame, p1_target_min: float) -> dict[str, float]:
+    # Response is measured for incidents somebody reported; patrol finds are on the spot.
+    reported = incidents[incidents.source != "patrol"]
+    served = reported[~reported.overflow & reported.t_dispatched.notna()]
+    response = reported.t_arrived - reported.t_reported
+    out = {
+        "incidents_total": float(len(incidents)),
+        "incidents_reported": float(len(reported)),
+        "mean_queue_delay_min": float((served.t_dispatched - served.t_reported).mean())
+        if len(served) else math.nan,
+        "cross_grid_share": _share(served.cross_grid.astype(bool)),
+        "overflow_share": _share(reported.overflow.astype(bool)),
+    }
+    for p in (1, 2, 3):
+        r = response[reported.priority == p]
+        out[f"response_p50_min_p{p}"] = _q(r, 0.5)
+        out[f"response_p90_min_p{p}"] = _q(r, 0.9)
+    p1 = response[reported.priority == 1].dropna()
+    out["p1_within_5min_share"] = _share(p1 <= p1_target_min)
+    return out
+
+
+def utilisation_metrics(model) -> dict[str, float]:
+    """Busy share of on-duty time per unit type; occupied share of caseload slots per
+    mediator kind."""
+    now = model.env.now
+    out: dict[str, float] = {}
+    busy: dict[str, list[float]] = {}
+    for u in model.units:
+        b, d = u.utilisation_parts(now)
+        acc = busy.setdefault(u.unit_type, [0.0, 0.0])
+        acc[0] += b
+        acc[1] += d
+    for name in model.cfg.scenario.units:
+        b, d = busy.get(name, (0.0, 0.0))
+        out[f"utilisation_unit_{name}"] = b / d if d > 0 else math.nan
+    slots: dict[str, list[float]] = {}
+    for m in model.mediation.mediators:
+        acc = slots.setdefault(m.kind, [0.0, 0.0])
+        acc[0] += m.slot_minutes(now)
+        acc[1] += m.caseload * now
+    for kind in ("xiaoma", "full_time", "part_time"):
+        used, cap = slots.get(kind, (0.0, 0.0))
+        out[f"utilisation_mediator_{kind}"] = used / cap if cap > 0 else math.nan
+    return out
+
+
+def staffing_cost(model) -> float:
+    """Annual cost of the staffing the scenario deploys, from the per-role costs in its config."""
+    s = model.cfg.scenario
+    cost = sum(s.mediators.cost_yuan.get(m.kind, 0.0) for m in model.mediation.mediators)
+    cost += sum(s.units[u.unit_type].cost_yuan for u in model.units)
+    return float(cost)
+
+
+def summarise(model, incidents: pd.DataFrame, disputes: pd.DataFrame) -> dict[str, float]:
+    """All headline metrics of a finished (or paused) run."""
+    days = model.env.now / DAY
+    metrics = dispute_metrics(disputes, model.residents.n, days)
+    metrics.update(incident_metrics(incidents, model.cfg.scenario.dispatch.p1_target_min))
+    metrics.update(utilisation_metrics(model))
+    metrics["mean_satisfaction"] = model.residents.mean_satisfaction
+    metrics["annual_staffing_cost_yuan"] = staffing_cost(model)
+    metrics["deterred_calls"] = float(model.deterred)
+    metrics["simulated_days"] = days
+    return metrics

@@ -1,0 +1,235 @@
+"""The district model: a Mesa ``Model`` that owns the agents, the seed and the reporting, and a
+SimPy ``Environment`` that owns time (minutes).
+
+``model.step()`` advances the clock by one reporting tick (an hour by default) and records one
+row of the time series, so a browser page can step it; ``Simulation.run`` just steps to the end.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+import numpy as np
+import simpy
+
+from agents.dispute import LEVELS, Dispute
+from agents.mediator import KINDS as MEDIATOR_KINDS
+from agents.patrol_unit import PatrolUnit
+from agents.resident import Residents
+from sim.config import RunConfig
+from sim.dispatch import Dispatcher
+from sim.geography import District, Grouping, largest_remainder
+from sim.incidents import CallArrivals, Incident, IncidentDesk, PatrolFinds
+from sim.mediation import Mediation
+from sim.streams import Streams
+
+DAY = 1440.0
+UNIT_PREFIX = {"police": "P", "armed_patrol": "A", "rapid_response": "R", "guard": "G"}
+
+
+class DistrictModel(mesa.Model):
+    """One district: residents, mediators, patrol units and their processes on one clock."""
+
+    def __init__(self, cfg: RunConfig, narrative: bool = False):
+        super().__init__(rng=cfg.seed)
+        self.cfg = cfg
+        s = cfg.scenario
+        self.streams = Streams(cfg.seed)
+        self.env = simpy.Environment()
+        self.district = District(s.geography, s.grids.count, self.streams,
+                                 s.grids.lloyd_iterations)
+        self.residents = Residents(self.district, s.residents, self.streams["geography"],
+                                   self.streams["residents"])
+        self.busy_mediators = dict.fromkeys(MEDIATOR_KINDS, 0)
+        self.deterred = 0
+        # Plain-words log for the browser demo; None keeps the batch path free of string work.
+        self.narrative: deque[str] | None = deque(maxlen=500) if narrative else None
+
+        self.units = self._build_units()
+        eligible = {name: tuple(t.priorities) for name, t in s.units.items()}
+        self.dispatcher = Dispatcher(self.env, self.units, self.district.n_grids, eligible,
+                                     s.dispatch)
+        self.desk = IncidentDesk(self)
+        self.mediation = Mediation(self, s.disputes, s.mediators)
+        self._hotspots_by_grid = Grouping.of(self.district.hotspot_grid.astype(np.int64),
+                                             self.district.n_grids)
+        self._patrol_share = np.array([s.units[u.unit_type].patrol_hotspot_share
+                                       for u in self.units])
+        self._unit_grid = np.array([u.home_grid for u in self.units], dtype=np.int64)
+
+        self._start_processes()
+        self.tick_minutes = cfg.sim.tick_minutes
+        self.end_minutes = cfg.sim.days * DAY
+        self.timeseries: list[dict] = []
+        self._record()
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_units(self) -> list[PatrolUnit]:
+        """Each unit type's per-shift strength spread over the grids: every grid gets an equal
+        base, the remainder goes by population (or, for hotspot forces, by hotspot count)."""
+        s, d = self.cfg.scenario, self.district
+        units: list[PatrolUnit] = []
+        for type_name, t in s.units.items():
+            if t.hotspot_grids_only and len(d.hotspot_grid):
+                weights = np.bincount(d.hotspot_grid, minlength=d.n_grids).astype(float)
+                grids = np.flatnonzero(weights > 0)
+                weights = weights[grids]
+            else:
+                grids = np.arange(d.n_grids)
+                weights = d.grid_pop.astype(float)
+            per_grid = largest_remainder(weights, t.per_shift, minimum=t.per_shift // len(grids))
+            prefix = UNIT_PREFIX.get(type_name, type_name[:1].upper())
+            number = 0
+            for start_h in t.shifts:
+                for g, n in zip(grids, per_grid, strict=True):
+                    for _ in range(int(n)):
+                        number += 1
+                        units.append(PatrolUnit(
+                            self, len(units), type_name, f"{prefix}-{number:02d}", int(g),
+                            t.speed_kmh, t.turnout_min, float(start_h), float(t.shift_hours)))
+        return units
+
+    def _start_processes(self) -> None:
+        s, env = self.cfg.scenario, self.env
+        rosters: dict[tuple, list[PatrolUnit]] = {}
+        for u in self.units:
+            rosters.setdefault((u.shift_start_h, u.shift_hours), []).append(u)
+        for (start_h, hours), crew in rosters.items():
+            if hours >= 24:
+                self._go_on_duty(crew)
+            else:
+                env.process(self.roster(crew, start_h * 60.0, hours * 60.0))
+        if s.calls.enabled:
+            env.process(CallArrivals(self, s.calls, self.streams["calls"]).process())
+            env.process(PatrolFinds(self, s.calls, self.streams["found"]).process())
+        if s.disputes.enabled:
+            env.process(self.mediation.arrivals())
+
+    # ------------------------------------------------------------------ processes
+
+    def roster(self, crew: list[PatrolUnit], start: float, length: float):
+        """SimPy process: a crew's daily shift, on at `start` (minutes past midnight) for
+        `length` minutes; a shift that began the evening before the run starts on duty."""
+        env = self.env
+        if start + length > DAY:
+            self._go_on_duty(crew)
+            yield env.timeout(start + length - DAY)
+            for u in crew:
+                self.dispatcher.shift_end(u)
+        next_on = start
+        while True:
+            yield env.timeout(next_on - env.now)
+            self._go_on_duty(crew)
+            yield env.timeout(length)
+            for u in crew:
+                self.dispatcher.shift_end(u)
+            next_on += DAY
+
+    def _go_on_duty(self, crew: list[PatrolUnit]) -> None:
+        """The crew starts its shift at a point of its beat (units still busy stay put)."""
+        idle = [u for u in crew if not u.busy]
+        if idle:
+            x, y = self._patrol_points([u.index for u in idle])
+            for u, ux, uy in zip(idle, x.tolist(), y.tolist(), strict=True):
+                self.dispatcher.move(u, ux, uy)
+                u.beat_x, u.beat_y = ux, uy
+        for u in crew:
+            self.dispatcher.shift_start(u)
+
+    def _patrol_points(self, idx) -> tuple[np.ndarray, np.ndarray]:
+        """Where units `idx` patrol next: near a hotspot of their grid (with their type's
+        share) or anywhere in it."""
+        idx = np.asarray(idx, dtype=np.int64)
+        d, rng = self.district, self.streams["movement"]
+        u = rng.random((4, len(idx)))
+        grids = self._unit_grid[idx]
+        cells = d.grid_cells.pick(grids, u[0])
+        x, y = d.random_points_in_cells(cells, rng)
+        has_hot = self._hotspots_by_grid.count(grids) > 0
+        at_hot = has_hot & (u[1] < self._patrol_share[idx])
+        if at_hot.any():
+            h = self._hotspots_by_grid.pick(grids[at_hot], u[2][at_hot])
+            hx, hy = d.near_hotspots(h, rng)
+            x[at_hot], y[at_hot] = hx, hy
+        return x, y
+
+    def return_to_patrol(self, unit: PatrolUnit) -> None:
+        """After clearing, the unit drives back to its last beat point; it can be sent to a new
+        job on the way (its position meanwhile is taken as the scene it just left)."""
+        if unit.state != "returning":
+            return
+        x, y = unit.beat_x, unit.beat_y
+        back = self.dispatcher.travel_time(unit, x, y)
+        epoch = unit.epoch
+
+        def arrive(_event, unit=unit, epoch=epoch, x=x, y=y):
+            if unit.epoch == epoch and unit.state == "returning":
+                unit.state = "patrolling"
+                self.dispatcher.move(unit, x, y)
+
+        if back <= 0:
+            arrive(None)
+        else:
+            self.env.timeout(back).callbacks.append(arrive)
+
+    def _move_patrols(self) -> None:
+        """Once a tick, every unit on patrol moves to a new point of its beat."""
+        idx = [u.index for u in self.units if u.state == "patrolling"]
+        if not idx:
+            return
+        x, y = self._patrol_points(idx)
+        self.dispatcher.x[idx] = x
+        self.dispatcher.y[idx] = y
+        for i, ux, uy in zip(idx, x.tolist(), y.tolist(), strict=True):
+            u = self.units[i]
+            u.x = u.beat_x = ux
+            u.y = u.beat_y = uy
+
+    # ------------------------------------------------------------------ stepping
+
+    @property
+    def now(self) -> float:
+        """Simulated minutes since the start."""
+        return self.env.now
+
+    def step(self) -> None:
+        """Advance one reporting tick (or to the end of the run) and record the time series."""
+        target = min(self.steps * self.tick_minutes, self.end_minutes)
+        if target > self.env.now:
+            self.env.run(until=target)
+        self._move_patrols()
+        self._record()
+        if target >= self.end_minutes:
+            self.running = False
+
+    def _record(self) -> None:
+        row = {"t_min": self.env.now, "day": self.env.now / DAY}
+        open_levels = self.mediation.open_by_level
+        row["open_disputes"] = sum(open_levels.values())
+        for level in LEVELS:
+            row[f"open_disputes_{level}"] = open_levels[level]
+        for kind in MEDIATOR_KINDS:
+            row[f"busy_mediators_{kind}"] = self.busy_mediators[kind]
+        for name in self.cfg.scenario.units:
+            row[f"busy_units_{name}"] = self.dispatcher.busy_by_type[name]
+        row["queued_incidents"] = self.dispatcher.queued
+        row["incidents_reported"] = len(self.desk.incidents)
+        row["disputes_raised"] = len(self.mediation.disputes)
+        row["mean_satisfaction"] = self.residents.mean_satisfaction
+        self.timeseries.append(row)
+
+    # ------------------------------------------------------------------ narrative
+
+    def narrate_incident(self, inc: Incident) -> None:
+        if self.narrative is not None:
+            self.narrative.append(
+                f"day {inc.t_reported / DAY:.2f}: {inc.kind.replace('_', ' ')} reported in grid "
+                f"{inc.grid + 1} (priority {inc.priority}, {inc.source})")
+
+    def narrate_dispute(self, d: Dispute) -> None:
+        if self.narrative is not None:
+            self.narrative.append(
+                f"day {d.t_closed / DAY:.2f}: {d.category} dispute in community "
+                f"{d.community + 1} closed: {d.outcome} at {d.level} level")

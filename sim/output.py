@@ -1,0 +1,119 @@
+"""Output tables and files: the contract that sweeps, reports and the browser page build on.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+killed run never leaves a half-written file; ``DONE`` is written last and marks a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+
+from agents.dispute import Dispute
+from sim.incidents import Incident
+
+INCIDENT_COLUMNS = [
+    "incident_id", "source", "kind", "priority", "grid", "community", "x_km", "y_km",
+    "t_reported", "t_dispatched", "t_arrived", "t_cleared", "unit_id", "unit_type",
+    "cross_grid", "overflow",
+    # beyond the contract's minimum:
+    "violent", "support_unit_id", "caller",
+]
+DISPUTE_COLUMNS = [
+    "dispute_id", "category", "severity", "amount_yuan", "community", "street", "t_raised",
+    "t_first_session", "t_closed", "outcome", "level", "escalations", "mediator_id",
+    "mediator_kind",
+    # beyond the contract's minimum:
+    "sessions", "raiser",
+]
+_RENAME = {"x": "x_km", "y": "y_km"}
+
+
+def _frame(records: list, cls: type, columns: list[str]) -> pd.DataFrame:
+    names = [f.name for f in fields(cls)]
+    data = {_RENAME.get(n, n): [getattr(r, n) for r in records] for n in names}
+    return pd.DataFrame(data, columns=list(data))[columns]
+
+
+def incidents_frame(incidents: list[Incident]) -> pd.DataFrame:
+    df = _frame(incidents, Incident, INCIDENT_COLUMNS)
+    df = df.astype({"incident_id": "int64", "priority": "int8", "grid": "int32",
+                    "community": "int32", "cross_grid": "bool", "overflow": "bool",
+                    "violent": "bool", "caller": "int64"})
+    for col in ("t_reported", "t_dispatched", "t_arrived", "t_cleared", "x_km", "y_km"):
+        df[col] = df[col].astype("float64")
+    for col in ("source", "kind", "unit_id", "unit_type", "support_unit_id"):
+        df[col] = df[col].astype("string")
+    return df
+
+
+def disputes_frame(disputes: list[Dispute]) -> pd.DataFrame:
+    df = _frame(disputes, Dispute, DISPUTE_COLUMNS)
+    df = df.astype({"dispute_id": "int64", "community": "int32", "street": "int32",
+                    "escalations": "int16", "mediator_id": "int64", "sessions": "int16",
+                    "raiser": "int64"})
+    for col in ("severity", "amount_yuan", "t_raised", "t_first_session", "t_closed"):
+        df[col] = df[col].astype("float64")
+    for col in ("category", "outcome", "level", "mediator_kind"):
+        df[col] = df[col].astype("string")
+    return df
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame to parquet atomically."""
+    _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def _json_safe(obj):
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item"):  # numpy scalars
+        return _json_safe(obj.item())
+    return obj
+
+
+def write_json(obj: dict, path: Path) -> None:
+    """Write JSON atomically (NaN and inf become null, so any JSON reader can load it)."""
+    text = json.dumps(_json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False)
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+
+    _atomic(Path(path), write)
+
+
+def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
+              timeseries: pd.DataFrame, summary: dict) -> Path:
+    """Write one run's four files, then the DONE marker."""
+    outdir = Path(outdir)
+    (outdir / "DONE").unlink(missing_ok=True)
+    write_parquet(incidents, outdir / "incidents.parquet")
+    write_parquet(disputes, outdir / "disputes.parquet")
+    write_parquet(timeseries, outdir / "timeseries.parquet")
+    write_json(summary, outdir / "summary.json")
+    write_json({"finished": True}, outdir / "DONE")
+    return outdir

@@ -1,0 +1,156 @@
+"""``Simulation``: the simulator as a pure function of a plain config.
+
+    from sim import Simulation
+    result = Simulation(cfg).run()          # cfg: DictConfig or plain dict, as the CLI uses
+    result.incidents, result.disputes, result.timeseries, result.summary
+
+The same config and seed always give the same tables.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import reported
+from sim.config import RunConfig, parse_config, to_dict
+from sim.metrics import summarise
+from sim.model import DistrictModel
+from sim.output import disputes_frame, incidents_frame, write_run
+
+PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seaborn")
+
+
+@dataclass
+class RunResult:
+    """The four outputs of one run."""
+
+    incidents: pd.DataFrame
+    disputes: pd.DataFrame
+    timeseries: pd.DataFrame
+    summary: dict
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.summary["metrics"]
+
+    def write(self, outdir: str | Path) -> Path:
+        """Write the tables and summary into `outdir` (atomically, DONE last)."""
+        return write_run(Path(outdir), self.incidents, self.disputes, self.timeseries,
+                         self.summary)
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def structure(model: DistrictModel) -> dict[str, int]:
+    """What the run built: the counts the default scenario must match exactly."""
+    meds = model.mediation.mediators
+    committee = [m for m in meds if m.kind != "xiaoma"]
+    units: dict[str, int] = {}
+    for u in model.units:
+        units[u.unit_type] = units.get(u.unit_type, 0) + 1
+    return {
+        "streets": model.district.n_streets,
+        "communities": model.district.n_communities,
+        "grids": model.district.n_grids,
+        "committees": model.cfg.scenario.mediators.committees,
+        "committee_mediators": len(committee),
+        "committee_full_time": sum(m.kind == "full_time" for m in committee),
+        "committee_part_time": sum(m.kind == "part_time" for m in committee),
+        "xiaoma_full_time": sum(m.kind == "xiaoma" for m in meds),
+        "working_groups": len(model.mediation.group_pools),
+        "residents": model.residents.n,
+        **{f"units_{k}": v for k, v in units.items()},
+    }
+
+
+class Simulation:
+    """One run of one scenario: validate the config, build the model, step it to the end."""
+
+    def __init__(self, cfg: Any):
+        self.config: RunConfig = parse_config(cfg)
+
+    @classmethod
+    def from_overrides(cls, overrides: list[str] | tuple[str, ...] = ()) -> Simulation:
+        """The run `python -m experiments.run <overrides>` would make."""
+        from sim.compose import compose_config
+
+        return cls(compose_config(overrides))
+
+    def build(self, narrative: bool = False) -> DistrictModel:
+        """A fresh model at time 0, for stepping by hand (e.g. the browser page)."""
+        return DistrictModel(self.config, narrative=narrative)
+
+    def run(self, progress: bool | None = None) -> RunResult:
+        """Run to the end of the horizon and return the tables and the summary."""
+        started = time.perf_counter()
+        model = self.build()
+        n_steps = int(-(-model.end_minutes // model.tick_minutes))
+        show = self.config.sim.progress if progress is None else progress
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            # `delay`: short runs never show a bar; long ones get one after a few seconds.
+            bar = tqdm(total=n_steps, unit="h" if model.tick_minutes == 60 else "tick",
+                       desc=f"{self.config.scenario.name} seed {self.config.seed}", delay=3,
+                       leave=False)
+        while model.running:
+            model.step()
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return self.collect(model, time.perf_counter() - started)
+
+    def collect(self, model: DistrictModel, wall_seconds: float = float("nan")) -> RunResult:
+        """Tables and summary of a model at its current time (finished or paused)."""
+        incidents = incidents_frame(model.desk.incidents)
+        disputes = disputes_frame(model.mediation.disputes)
+        timeseries = pd.DataFrame(model.timeseries)
+        metrics = summarise(model, incidents, disputes)
+        summary = {
+            "scenario": self.config.scenario.name,
+            "seed": self.config.seed,
+            "metrics": metrics,
+            "structure": structure(model),
+            "calibration": self._calibration(metrics),
+            "config": to_dict(self.config),
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "wall_seconds": wall_seconds,
+        }
+        return RunResult(incidents, disputes, timeseries, summary)
+
+    def _calibration(self, metrics: dict) -> dict | None:
+        if self.config.scenario.name != "jiangbei":
+            return None
+        out = {}
+        for name, (target, tol, how) in reported.OUTCOMES.items():
+            value = metrics.get(name)
+            out[name] = {"target": target, "tolerance": tol, "kind": how, "value": value,
+                         "within": value is not None and reported.within(name, value)}
+        return out

@@ -1,0 +1,53 @@
+"""The command line: bad input gets one line and exit code 2 with nothing written; a good run
+writes the four outputs and prints the summary."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("override, field", [
+    ("scenario.mediators.community_part_time=-5", "scenario.mediators.community_part_time"),
+    ("scenario.grids.count=0", "scenario.grids.count"),
+    ("scenario.grids.count=4000", "scenario.grids.count"),
+    ("scenario.calls.hotspot_share=1.5", "scenario.calls.hotspot_share"),
+    ("scenario=atlantis", "scenario"),
+    ("no_such_key=1", "no_such_key"),
+    ("+scenario.no_such_key=1", "scenario.no_such_key"),
+    ("sim.days=-1", "sim.days"),
+])
+def test_bad_config_one_line_exit_2_nothing_written(tmp_path, override, field):
+    out = tmp_path / "out"
+    proc = cli(override, f"output.dir={out}", f"hydra.run.dir={tmp_path / 'hydra'}")
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert field in lines[0]
+    assert not out.exists() and not (tmp_path / "hydra").exists()
+
+
+def test_range_is_named_in_the_message(tmp_path):
+    proc = cli("scenario.calls.hotspot_share=1.5", f"hydra.run.dir={tmp_path}/h")
+    assert "[0, 1]" in proc.stderr
+
+
+def test_cli_run_writes_outputs_and_prints_summary(tmp_path):
+    out = tmp_path / "run"
+    proc = cli("scenario=hypercube", "sim.days=20", "seed=3", f"output.dir={out}",
+               f"hydra.run.dir={tmp_path / 'hydra'}")
+    assert proc.returncode == 0, proc.stderr
+    assert "mediation success" in proc.stdout or "incidents" in proc.stdout
+    for name in ("incidents.parquet", "disputes.parquet", "timeseries.parquet", "summary.json"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["scenario"] == "hypercube"
