@@ -26,6 +26,7 @@ class Mediator(mesa.Agent):
         self.skill = skill
         self.available_days = available_days  # weekdays (0 = Monday); None = every day
         self.mentor: Mediator | None = None
+        self.absent_until = 0.0             # off sick / on leave until this time
         self.active = 0
         self.cases_handled = 0
         self._slot_minutes = 0.0             # integral of active cases over time
@@ -33,7 +34,7 @@ class Mediator(mesa.Agent):
 
     @property
     def has_room(self) -> bool:
-        return self.active < self.caseload
+        return self.active < self.caseload and self.model.env.now >= self.absent_until
 
     def _account(self, now: float) -> None:
         self._slot_minutes += self.active * (now - self._last_change)
@@ -60,6 +61,7 @@ class Mediator(mesa.Agent):
 
     def next_available(self, t: float) -> float:
         """Earliest time >= t at which this mediator can hold a session."""
+        t = max(t, self.absent_until)
         if self.available_days is None:
             return t
         day = math.floor(t / DAY)

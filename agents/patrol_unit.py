@@ -12,7 +12,8 @@ class PatrolUnit(mesa.Agent):
     """One unit, tied to a home grid, working a daily shift."""
 
     def __init__(self, model, index: int, unit_type: str, name: str, home_grid: int,
-                 speed_kmh: float, turnout_min: float, shift_start_h: float, shift_hours: float):
+                 speed_kmh: float, turnout_min: float, shift_start_h: float, shift_hours: float,
+                 shift_index: int = 0):
         super().__init__(model)
         self.index = index                  # position in the dispatcher's arrays
         self.unit_type = unit_type
@@ -22,6 +23,8 @@ class PatrolUnit(mesa.Agent):
         self.turnout_min = turnout_min
         self.shift_start_h = shift_start_h
         self.shift_hours = shift_hours
+        self.shift_index = shift_index      # which of its type's shifts it works
+        self.absent_until = 0.0             # off the roster until this time (timeline events)
         self.state = "off_duty"
         self.on_duty = False
         self.off_after_job = False          # shift ended while busy: go home after this job
@@ -39,6 +42,13 @@ class PatrolUnit(mesa.Agent):
     @property
     def busy(self) -> bool:
         return self.state in BUSY_STATES
+
+    def in_shift(self, now: float) -> bool:
+        """Whether `now` (minutes) falls inside this unit's daily shift."""
+        if self.shift_hours >= 24:
+            return True
+        hour = (now / 60.0) % 24.0
+        return (hour - self.shift_start_h) % 24.0 < self.shift_hours
 
     def start_duty(self, now: float) -> None:
         self.on_duty = True

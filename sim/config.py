@@ -241,6 +241,40 @@ OVERFLOW_MODES = ("queue", "backup")
 SERVICE_DISTRIBUTIONS = ("lognormal", "exponential")
 
 
+# --------------------------------------------------------------------------- timeline events
+
+
+@dataclass
+class Event:
+    """Something that happens at a set time: injected by a stress scenario or a trainer's
+    timeline.  Which fields matter depends on `kind` (see sim/timeline.py)."""
+
+    at: Any = 0.0                 # days since the start (number) or "day 2 14:00" (day 1 = start)
+    kind: str = "note"
+    duration_days: float | None = rng_field(None, 0.0, 36_500.0)
+    note: str = ""
+    # call_surge
+    factor: float = rng_field(1.0, 0.0, 1000.0)
+    hotspot_kinds: list[str] = field(default_factory=list)
+    # mediator_absence / unit_absence
+    share: float = prob(0.0)
+    mediator_kind: str | None = None
+    unit_type: str | None = None
+    shift: int | None = rng_field(None, 0, 23)
+    # dispute / incident
+    category: str | None = None
+    community: int | None = rng_field(None, 0, 1_000_000)
+    severity: float | None = rng_field(None, 0.0, 1.0)
+    amount_yuan: float | None = rng_field(None, 0.0, 1e12)
+    parties: int = rng_field(2, 1, 1_000_000)
+    incident_kind: str | None = None
+    priority: int | None = rng_field(None, 1, 3)
+    grid: int | None = rng_field(None, 0, 1_000_000)
+
+
+EVENT_KINDS = ("note", "call_surge", "mediator_absence", "unit_absence", "dispute", "incident")
+
+
 # --------------------------------------------------------------------------- scenario / run
 
 
@@ -256,6 +290,7 @@ class Scenario:
     calls: Calls = field(default_factory=Calls)
     units: dict[str, UnitType] = field(default_factory=dict)
     dispatch: Dispatch = field(default_factory=Dispatch)
+    events: list[Event] = field(default_factory=list)
     # Shortcuts the validation scenarios expose on the command line (`scenario.servers=7`);
     # their YAML interpolates them into the fields above.  The model never reads them directly.
     servers: int | None = rng_field(None, 1, 100_000)
@@ -391,8 +426,53 @@ def _one_of(path: str, value: str, allowed: tuple) -> None:
         raise ConfigError(f"{path}: must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def _check_events(s: Scenario) -> None:
+    from sim.timeline import event_start_minutes
+
+    for i, ev in enumerate(s.events):
+        where = f"scenario.events[{i}]"
+        _one_of(f"{where}.kind", ev.kind, EVENT_KINDS)
+        try:
+            event_start_minutes(ev.at)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.at: {exc}") from None
+        if ev.kind == "call_surge":
+            known = set(s.geography.hotspots)
+            for k in ev.hotspot_kinds:
+                if k not in known:
+                    raise ConfigError(f"{where}.hotspot_kinds: unknown hotspot kind {k!r}; "
+                                      f"allowed: {', '.join(sorted(known))}")
+        if ev.kind == "mediator_absence" and ev.mediator_kind not in (None, "xiaoma",
+                                                                      "full_time", "part_time"):
+            raise ConfigError(f"{where}.mediator_kind: must be one of xiaoma, full_time, "
+                              f"part_time (or omitted for all), got {ev.mediator_kind!r}")
+        if ev.kind == "unit_absence":
+            if ev.unit_type is not None and ev.unit_type not in s.units:
+                raise ConfigError(f"{where}.unit_type: must be one of "
+                                  f"{', '.join(s.units)}, got {ev.unit_type!r}")
+            if ev.shift is not None and ev.unit_type is not None and ev.shift >= len(
+                    s.units[ev.unit_type].shifts):
+                raise ConfigError(f"{where}.shift: must be in [0, "
+                                  f"{len(s.units[ev.unit_type].shifts) - 1}], got {ev.shift}")
+        if ev.kind == "dispute":
+            if ev.category is not None and ev.category not in s.disputes.categories:
+                raise ConfigError(f"{where}.category: must be one of "
+                                  f"{', '.join(s.disputes.categories)}, got {ev.category!r}")
+            if ev.community is not None and ev.community >= s.geography.communities:
+                raise ConfigError(f"{where}.community: must be in [0, "
+                                  f"{s.geography.communities - 1}], got {ev.community}")
+        if ev.kind == "incident":
+            if ev.incident_kind is not None and ev.incident_kind not in s.calls.kinds:
+                raise ConfigError(f"{where}.incident_kind: must be one of "
+                                  f"{', '.join(s.calls.kinds)}, got {ev.incident_kind!r}")
+            if ev.grid is not None and ev.grid >= s.grids.count:
+                raise ConfigError(f"{where}.grid: must be in [0, {s.grids.count - 1}], "
+                                  f"got {ev.grid}")
+
+
 def _check_cross_field(cfg: RunConfig) -> None:
     s = cfg.scenario
+    _check_events(s)
     geo = s.geography
     n_cells = geo.n_cells()
     if s.grids.count > n_cells:

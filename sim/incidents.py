@@ -179,17 +179,21 @@ class IncidentDesk:
         self.dispatcher = model.dispatcher
         self.service = ServiceTimes(self.cfg.calls, model.streams["service"])
         self.incidents: list[Incident] = []
+        self.set_handoffs()
+        self.support_mask = np.array(
+            [self.cfg.units[u.unit_type].support_violent_p1 for u in self.dispatcher.units],
+            dtype=bool,
+        )
+        self.has_support = bool(self.support_mask.any())
+
+    def set_handoffs(self) -> None:
+        """Hand-off delays for the current platform setting (it can change mid-run)."""
         d = self.cfg.dispatch
         self.handoff_own = d.handoff_min if d.unified_platform else d.handoff_min_no_platform
         self.handoff_cross = (d.handoff_min if d.unified_platform
                               else d.cross_grid_handoff_min_no_platform)
         if not d.travel:
             self.handoff_own = self.handoff_cross = 0.0
-        self.support_mask = np.array(
-            [self.cfg.units[u.unit_type].support_violent_p1 for u in self.dispatcher.units],
-            dtype=bool,
-        )
-        self.has_support = bool(self.support_mask.any())
 
     def _new(self, source, kind_name, kind: IncidentKind | None, x, y, caller, priority=None,
              violent=None) -> Incident:
@@ -235,10 +239,14 @@ class IncidentDesk:
         if request is None:
             inc.overflow = True          # handed to the backup force outside the model
             self._satisfy(inc, self.model.cfg.scenario.residents.satisfaction_overflow)
+            self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
             return
         unit = yield request
         travel = self.dispatcher.travel_time(unit, inc.x, inc.y)
         handoff = self.handoff_own if unit.home_grid == inc.grid else self.handoff_cross
+        if self.model.narrative is not None:
+            self.model.log("unit_dispatched", unit=unit.name, kind=inc.kind, grid=inc.grid + 1,
+                           minutes=travel + handoff)
         yield from self.work(inc, unit, self.service.draw(on_scene_mean), travel + handoff)
 
     def work(self, inc: Incident, unit, on_scene: float, travel: float):

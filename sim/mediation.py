@@ -90,10 +90,14 @@ class Mediation:
         self.mediators: list[Mediator] = []
         self.open_by_level = dict.fromkeys(LEVELS, 0)
         self._build_pools()
-        # Per-level lookups used in the story's hot path.
-        self.handoff_days = (dcfg.escalation_handoff_days
-                             if model.cfg.scenario.dispatch.unified_platform
-                             else dcfg.escalation_handoff_days_no_platform)
+        self.set_handoff()
+
+    def set_handoff(self) -> None:
+        """Escalation hand-off for the current platform setting (it can change mid-run)."""
+        d = self.dcfg
+        self.handoff_days = (d.escalation_handoff_days
+                             if self.model.cfg.scenario.dispatch.unified_platform
+                             else d.escalation_handoff_days_no_platform)
 
     # ------------------------------------------------------------------ staff
 
@@ -147,6 +151,44 @@ class Mediation:
                 for med in pool.mediators:
                     med.mentor = mentor
 
+    def resume_waiting(self) -> None:
+        """Mediators are back (after an absence): give waiting disputes to them."""
+        for pools in (self.community_pools, self.street_pools, self.group_pools):
+            for pool in pools:
+                pool._serve_waiting()
+
+    def inject(self, category: str | None, community: int | None, severity: float | None,
+               amount_yuan: float | None, parties: int, rng: np.random.Generator) -> Dispute:
+        """A dispute a timeline puts in the scenario now (missing attributes drawn as usual)."""
+        residents, district = self.model.residents, self.model.district
+        ci = (self.categories.index(category) if category is not None
+              else int(rng.integers(len(self.categories))))
+        cat = self.category_cfg[ci]
+        if community is None:
+            community = int(rng.integers(district.n_communities))
+        members = np.flatnonzero(residents.community == community)
+        raiser = int(members[rng.integers(len(members))]) if len(members) else 0
+        if severity is None:
+            a = cat.severity_mean * self.dcfg.severity_concentration
+            severity = float(rng.beta(a, self.dcfg.severity_concentration - a))
+        if amount_yuan is None:
+            amount_yuan = float(rng.lognormal(math.log(max(cat.amount_median_yuan, 1e-9)),
+                                              cat.amount_sigma)) * max(parties / 2, 1)
+        dispute = Dispute(
+            dispute_id=len(self.disputes), category=self.categories[ci], severity=severity,
+            amount_yuan=amount_yuan, raiser=raiser, community=community,
+            street=int(district.community_street[community]),
+            risk_group=ci % self.mcfg.working_groups, t_raised=self.env.now,
+            t_violent=self.env.now + self._time_to_violence(severity, rng.exponential()),
+        )
+        self.disputes.append(dispute)
+        self.open_by_level[dispute.level] += 1
+        self.env.process(self.life(dispute))
+        self.model.say(f"{dispute.category} dispute ({parties} parties, "
+                       f"{dispute.amount_yuan / 1e4:,.0f} wan yuan) raised in community "
+                       f"{community + 1}")
+        return dispute
+
     def pool_for(self, dispute: Dispute, level: str) -> MediationPool:
         if level == "community":
             return self.community_pools[dispute.community]
@@ -188,6 +230,9 @@ class Mediation:
                 self.disputes.append(dispute)
                 self.open_by_level[dispute.level] += 1
                 env.process(self.life(dispute))
+                if self.model.narrative is not None:
+                    self.model.log("dispute_raised", category=dispute.category,
+                                   community=community + 1)
 
     def _draw_batches(self, rate_per_min: float, size: int = 1024):
         """Arrival attributes drawn in vectorised blocks (numpy's per-call cost dominates
@@ -234,6 +279,8 @@ class Mediation:
             self._set_level(dispute, level)
             if tried_a_level:
                 dispute.escalations += 1
+                self.model.log("dispute_escalated", category=dispute.category,
+                               community=dispute.community + 1, level=level)
                 if (yield from self._wait(dispute, self.handoff_days * DAY)):
                     return
             tried_a_level = True

@@ -23,6 +23,7 @@ from sim.geography import District, Grouping, largest_remainder
 from sim.incidents import CallArrivals, Incident, IncidentDesk, PatrolFinds
 from sim.mediation import Mediation
 from sim.streams import Streams
+from sim.timeline import Timeline
 
 DAY = 1440.0
 UNIT_PREFIX = {"police": "P", "armed_patrol": "A", "rapid_response": "R", "guard": "G"}
@@ -59,6 +60,7 @@ class DistrictModel(mesa.Model):
         self._unit_grid = np.array([u.home_grid for u in self.units], dtype=np.int64)
 
         self._start_processes()
+        self.timeline = Timeline(self, s.events)
         self.tick_minutes = cfg.sim.tick_minutes
         self.end_minutes = cfg.sim.days * DAY
         self.timeseries: list[dict] = []
@@ -82,13 +84,14 @@ class DistrictModel(mesa.Model):
             per_grid = largest_remainder(weights, t.per_shift, minimum=t.per_shift // len(grids))
             prefix = UNIT_PREFIX.get(type_name, type_name[:1].upper())
             number = 0
-            for start_h in t.shifts:
+            for shift_index, start_h in enumerate(t.shifts):
                 for g, n in zip(grids, per_grid, strict=True):
                     for _ in range(int(n)):
                         number += 1
                         units.append(PatrolUnit(
                             self, len(units), type_name, f"{prefix}-{number:02d}", int(g),
-                            t.speed_kmh, t.turnout_min, float(start_h), float(t.shift_hours)))
+                            t.speed_kmh, t.turnout_min, float(start_h), float(t.shift_hours),
+                            shift_index))
         return units
 
     def _start_processes(self) -> None:
@@ -129,6 +132,7 @@ class DistrictModel(mesa.Model):
 
     def _go_on_duty(self, crew: list[PatrolUnit]) -> None:
         """The crew starts its shift at a point of its beat (units still busy stay put)."""
+        crew = [u for u in crew if self.env.now >= u.absent_until]
         idle = [u for u in crew if not u.busy]
         if idle:
             x, y = self._patrol_points([u.index for u in idle])
@@ -220,16 +224,70 @@ class DistrictModel(mesa.Model):
         row["mean_satisfaction"] = self.residents.mean_satisfaction
         self.timeseries.append(row)
 
+    # ------------------------------------------------------------------ live knobs
+
+    def set_unit_absent(self, unit: PatrolUnit, until: float) -> None:
+        """Take a unit off the roster until `until` (0 puts it back now)."""
+        now = self.env.now
+        unit.absent_until = until
+        if until > now:
+            self.dispatcher.shift_end(unit)
+        elif unit.in_shift(now) and not unit.on_duty:
+            self._go_on_duty([unit])
+
+    def set_unit_strength(self, unit_type: str, share: float) -> None:
+        """Keep only `share` (0-1) of a unit type on the roster from now on (trainer knob)."""
+        units = [u for u in self.units if u.unit_type == unit_type]
+        keep = int(round(share * len(units)))
+        # Spread the cut over grids and shifts: drop every k-th unit, not a block.
+        order = sorted(range(len(units)), key=lambda i: (i * 7919) % max(len(units), 1))
+        for rank, i in enumerate(order):
+            self.set_unit_absent(units[i], 0.0 if rank < keep else float("inf"))
+
+    def set_mediator_strength(self, kind: str, share: float) -> None:
+        """Keep only `share` (0-1) of the mediators of `kind` taking cases (trainer knob)."""
+        meds = [m for m in self.mediation.mediators if m.kind == kind]
+        keep = int(round(share * len(meds)))
+        for rank, m in enumerate(meds):
+            m.absent_until = 0.0 if rank < keep else float("inf")
+        self.mediation.resume_waiting()
+
+    def set_dispatch_rule(self, rule: str) -> None:
+        self.cfg.scenario.dispatch.rule = rule
+        self.dispatcher.rule = rule
+
+    def set_unified_platform(self, on: bool) -> None:
+        self.cfg.scenario.dispatch.unified_platform = on
+        self.desk.set_handoffs()
+        self.mediation.set_handoff()
+
+    def set_mentoring(self, on: bool) -> None:
+        self.cfg.scenario.mediators.mentoring = on
+
     # ------------------------------------------------------------------ narrative
+
+    def log(self, key: str, **params) -> None:
+        """Record a narrative entry (see sim/narrative.py) if a narrative was asked for."""
+        if self.narrative is not None:
+            self.narrative.append((self.env.now, key, params))
+
+    def say(self, text: str) -> None:
+        """A free-text line in the narrative (timeline notes)."""
+        self.log("note", text=text)
+
+    def narrative_lines(self, lang: str = "en", last: int = 50) -> list[str]:
+        """The latest narrative entries as lines, newest last."""
+        from sim.narrative import render
+
+        if self.narrative is None:
+            return []
+        return [render(e, lang) for e in list(self.narrative)[-last:]]
 
     def narrate_incident(self, inc: Incident) -> None:
         if self.narrative is not None:
-            self.narrative.append(
-                f"day {inc.t_reported / DAY:.2f}: {inc.kind.replace('_', ' ')} reported in grid "
-                f"{inc.grid + 1} (priority {inc.priority}, {inc.source})")
+            self.log("incident_reported", kind=inc.kind, grid=inc.grid + 1, priority=inc.priority)
 
     def narrate_dispute(self, d: Dispute) -> None:
         if self.narrative is not None:
-            self.narrative.append(
-                f"day {d.t_closed / DAY:.2f}: {d.category} dispute in community "
-                f"{d.community + 1} closed: {d.outcome} at {d.level} level")
+            self.log("dispute_closed", category=d.category, community=d.community + 1,
+                     outcome=d.outcome, level=d.level)

@@ -23,6 +23,7 @@ STREAMS = (
     "found",         # incidents found on patrol
     "staff",         # mediator skills and part-time days
     "deterrence",    # whether patrol presence prevents a deterrable call
+    "events",        # timeline events: extra calls, who is absent, injected cases
 )
 
 

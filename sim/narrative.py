@@ -1,0 +1,66 @@
+"""The narrative log: what just happened, in plain words, in English or Chinese.
+
+The model records structured entries ``(minute, key, params)`` only when a narrative is asked
+for (the browser demo); ``render`` turns one into a line in the chosen language.
+"""
+
+from __future__ import annotations
+
+DAY = 1440.0
+
+TEMPLATES = {
+    "en": {
+        "note": "{text}",
+        "incident_reported": "{kind} reported in grid {grid} (priority {priority})",
+        "unit_dispatched": "Unit {unit} dispatched: {kind} in grid {grid}, {minutes:.1f} min away",
+        "incident_overflow": "No unit free for a {kind} in grid {grid}: handed to backup",
+        "dispute_raised": "{category} dispute raised in community {community}",
+        "dispute_escalated": ("{category} dispute from community {community} escalated to "
+                              "the {level} level"),
+        "dispute_closed": "{category} dispute in community {community}: {outcome} at {level} level",
+    },
+    "zh": {
+        "note": "{text}",
+        "incident_reported": "网格{grid}接报{kind}（{priority}级）",
+        "unit_dispatched": "{unit}出警：网格{grid}{kind}，距离{minutes:.1f}分钟",
+        "incident_overflow": "网格{grid}{kind}无可用警力，移交增援力量",
+        "dispute_raised": "社区{community}发生{category}纠纷",
+        "dispute_escalated": "社区{community}{category}纠纷上交{level}",
+        "dispute_closed": "社区{community}{category}纠纷：{level}{outcome}",
+    },
+}
+
+# Words the templates insert, per language.
+WORDS = {
+    "zh": {
+        # levels and outcomes
+        "community": "社区", "street": "街镇", "district": "区级",
+        "settled": "调解成功", "court": "转诉讼", "violent": "激化为治安事件",
+        # dispute categories
+        "neighbour": "邻里", "family": "婚姻家庭", "property": "房产物业", "labour": "劳动",
+        "commercial": "经济合同", "traffic": "交通事故", "medical": "医疗", "land": "土地征收",
+        "consumer": "消费", "tenancy": "租赁", "school": "校园", "environment": "环境",
+        # incident kinds
+        "fight": "打架斗殴", "assault_robbery": "抢劫伤害", "traffic_accident": "交通事故",
+        "theft": "盗窃", "disturbance": "扰乱秩序", "noise": "噪声扰民", "assistance": "求助",
+        "other_service": "其他警情", "suspicious": "可疑情况", "disorder": "治安秩序",
+        "dispute_violence": "纠纷激化",
+    },
+    "en": {},
+}
+
+
+def word(value, lang: str) -> str:
+    """A model term (category, kind, level, outcome) in the chosen language."""
+    text = str(value)
+    return WORDS.get(lang, {}).get(text, text.replace("_", " "))
+
+
+def render(entry: tuple, lang: str = "en") -> str:
+    """One narrative entry as a time-stamped line in `lang` ("en" or "zh")."""
+    minute, key, params = entry
+    words = {k: word(v, lang) if isinstance(v, str) else v for k, v in params.items()}
+    day, rest = divmod(minute, DAY)
+    stamp = (f"day {int(day) + 1} " if lang == "en" else f"第{int(day) + 1}天 ")
+    stamp += f"{int(rest // 60):02d}:{int(rest % 60):02d}"
+    return f"{stamp}  {TEMPLATES[lang][key].format(**words)}"

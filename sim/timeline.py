@@ -1,0 +1,174 @@
+"""Timeline events: things that happen at set times in a scenario (a festival-night call surge,
+mediators off sick, a wage dispute with forty workers), each a SimPy process.
+
+Kinds (fields of ``sim.config.Event``):
+- ``call_surge``: extra calls near hotspots of ``hotspot_kinds`` (all hotspots if empty), so the
+  calls in their grids run at ``factor`` times normal for ``duration_days``;
+- ``mediator_absence``: ``share`` of the mediators of ``mediator_kind`` (all kinds if omitted)
+  take no cases and hold no sessions for ``duration_days``;
+- ``unit_absence``: ``share`` of the units of ``unit_type`` (all types if omitted), only those of
+  shift number ``shift`` if given, are off duty for ``duration_days``;
+- ``dispute``: one dispute of ``category`` in ``community`` with ``severity``, ``amount_yuan``
+  and ``parties`` (missing values drawn as usual);
+- ``incident``: one incident of ``incident_kind`` in ``grid`` (or ``community``);
+- ``note``: only a line in the narrative.
+
+Extra calls and absences draw from their own stream, so the regular arrivals stay the same as
+without the timeline (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from sim.config import Event
+
+DAY = 1440.0
+INF = math.inf
+_AT = re.compile(r"^\s*day\s+(\d+)(?:\s+(\d{1,2}):(\d{2}))?\s*$", re.IGNORECASE)
+
+
+def event_start_minutes(at) -> float:
+    """Minutes since the start for an event's ``at``: a number of days (0 = start) or a text
+    such as "day 2 14:00" (day 1 is the first day)."""
+    if isinstance(at, bool):
+        raise ValueError(f"must be a number of days or 'day N HH:MM', got {at!r}")
+    if isinstance(at, (int, float)):
+        if at < 0 or math.isnan(at):
+            raise ValueError(f"must be >= 0 days, got {at!r}")
+        return float(at) * DAY
+    m = _AT.match(str(at))
+    if not m:
+        raise ValueError(f"must be a number of days or 'day N HH:MM' (e.g. 'day 2 14:00'), "
+                         f"got {at!r}")
+    day = int(m.group(1))
+    hour = int(m.group(2) or 0)
+    minute = int(m.group(3) or 0)
+    if day < 1 or hour > 23 or minute > 59:
+        raise ValueError(f"day must be >= 1, hour 0-23 and minute 0-59, got {at!r}")
+    return (day - 1) * DAY + hour * 60 + minute
+
+
+def _window(ev: Event) -> float:
+    return INF if ev.duration_days is None else ev.duration_days * DAY
+
+
+class Timeline:
+    """Starts one process per scheduled event on the model's clock."""
+
+    def __init__(self, model, events: list[Event]):
+        self.model = model
+        self.rng = model.streams["events"]
+        for ev in events:
+            model.env.process(self.happen(ev))
+
+    def happen(self, ev: Event):
+        env = self.model.env
+        start = event_start_minutes(ev.at)
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        self.model.say(ev.note or f"{ev.kind.replace('_', ' ')} begins")
+        action = getattr(self, f"_{ev.kind}")
+        yield from action(ev)
+
+    # ------------------------------------------------------------------ kinds
+
+    def _note(self, ev: Event):
+        return
+        yield  # pragma: no cover - makes this a generator like the others
+
+    def _call_surge(self, ev: Event):
+        model, env = self.model, self.model.env
+        d = model.district
+        kinds = set(ev.hotspot_kinds) or set(d.hotspot_kind.tolist())
+        spots = np.flatnonzero([k in kinds for k in d.hotspot_kind])
+        if ev.factor <= 1 or len(spots) == 0:
+            return
+        grids = np.unique(d.hotspot_grid[spots])
+        calls = model.cfg.scenario.calls
+        normal_per_min = (calls.rate_per_1000_per_year * model.residents.n / 1000.0
+                          / (365 * DAY)) * d.grid_pop[grids].sum() / max(d.grid_pop.sum(), 1)
+        rate = (ev.factor - 1.0) * normal_per_min
+        if rate <= 0:
+            return
+        kind_names = list(calls.kinds)
+        kinds_cfg = list(calls.kinds.values())
+        cum = np.cumsum([k.share for k in kinds_cfg])
+        end = env.now + _window(ev)
+        while True:
+            gap = self.rng.exponential(1.0 / rate)
+            if env.now + gap >= end:
+                break
+            yield env.timeout(gap)
+            u = self.rng.random(3)
+            k = min(int(np.searchsorted(cum, u[0] * cum[-1], side="right")), len(cum) - 1)
+            h = spots[min(int(u[1] * len(spots)), len(spots) - 1)]
+            x, y = d.near_hotspots(np.array([h]), self.rng)
+            caller = min(int(u[2] * model.residents.n), model.residents.n - 1)
+            model.desk.report("call", kind_names[k], kinds_cfg[k], float(x[0]), float(y[0]),
+                              caller)
+        if end < INF:
+            yield env.timeout(max(end - env.now, 0.0))
+            model.say(f"call surge over{': ' + ev.note if ev.note else ''}")
+
+    def _mediator_absence(self, ev: Event):
+        model = self.model
+        pool = [m for m in model.mediation.mediators
+                if ev.mediator_kind is None or m.kind == ev.mediator_kind]
+        n = int(round(ev.share * len(pool)))
+        if n == 0:
+            return
+        chosen = self.rng.choice(len(pool), size=n, replace=False)
+        until = model.env.now + _window(ev)
+        for i in sorted(chosen.tolist()):
+            pool[i].absent_until = max(pool[i].absent_until, until)
+        if until < INF:
+            yield model.env.timeout(until - model.env.now)
+            model.mediation.resume_waiting()
+            model.say(f"{n} mediators back at work")
+
+    def _unit_absence(self, ev: Event):
+        model = self.model
+        pool = [u for u in model.units
+                if (ev.unit_type is None or u.unit_type == ev.unit_type)
+                and (ev.shift is None or u.shift_index == ev.shift)]
+        n = int(round(ev.share * len(pool)))
+        if n == 0:
+            return
+        chosen = sorted(self.rng.choice(len(pool), size=n, replace=False).tolist())
+        until = model.env.now + _window(ev)
+        for i in chosen:
+            model.set_unit_absent(pool[i], until)
+        if until < INF:
+            yield model.env.timeout(until - model.env.now)
+            for i in chosen:
+                model.set_unit_absent(pool[i], 0.0)
+            model.say(f"{n} units back on the roster")
+
+    def _dispute(self, ev: Event):
+        self.model.mediation.inject(
+            category=ev.category, community=ev.community, severity=ev.severity,
+            amount_yuan=ev.amount_yuan, parties=ev.parties, rng=self.rng)
+        return
+        yield  # pragma: no cover
+
+    def _incident(self, ev: Event):
+        model = self.model
+        d = model.district
+        calls = model.cfg.scenario.calls
+        name = ev.incident_kind or next(iter(calls.kinds))
+        kind = calls.kinds[name]
+        if ev.grid is not None:
+            cell = d.grid_cells.pick(np.array([ev.grid]), self.rng.random(1))
+        elif ev.community is not None:
+            cell = d.community_cells.pick(np.array([ev.community]), self.rng.random(1))
+        else:
+            cell = self.rng.integers(d.n_cells, size=1)
+        x, y = d.random_points_in_cells(cell, self.rng)
+        model.desk.report("call", name, kind, float(x[0]), float(y[0]), -1,
+                          priority=ev.priority)
+        return
+        yield  # pragma: no cover
