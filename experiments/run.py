@@ -10,8 +10,10 @@ line naming the field and its allowed range, exit code 2, and nothing is written
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -97,12 +99,11 @@ def format_summary(summary: dict) -> str:
 def _one_line(exc: BaseException) -> str:
     from hydra.errors import MissingConfigException
 
-    if isinstance(exc, MissingConfigException):
-        group = "scenario"
+    found = re.search(r"Could not find '([^'/]+)/([^']+)'", str(exc))
+    if isinstance(exc, MissingConfigException) and found:
+        group, option = found.groups()
         options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-        missing = getattr(exc, "missing_cfg_file", None) or str(exc).split("'")[1]
-        return (f"{group}: unknown option '{Path(str(missing)).name}'; "
-                f"allowed: {', '.join(options)}")
+        return f"{group}: unknown option '{option}'; allowed: {', '.join(options)}"
     text = str(exc).strip()
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
@@ -127,6 +128,16 @@ def validate_overrides(overrides: list[str]) -> str | None:
     return None
 
 
+def read_finished(outdir: Path) -> dict | None:
+    """The summary of a run that already completed in `outdir` (its DONE marker exists)."""
+    if not (outdir / "DONE").exists():
+        return None
+    try:
+        return json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def output_dir(cfg: DictConfig) -> Path:
     if cfg.get("output", {}).get("dir"):
         return Path(cfg.output.dir)
@@ -143,6 +154,11 @@ def run_job(cfg: DictConfig) -> float | None:
     # Mesa logs every step at INFO, which Hydra's logging setup would print.
     logging.getLogger("MESA").setLevel(logging.WARNING)
     outdir = output_dir(cfg)
+    done = read_finished(outdir)
+    if done is not None:
+        # Resuming a sweep: this job finished before, keep its outputs untouched.
+        print(f"already finished, skipped: {outdir}")
+        return done["metrics"].get("mediation_success_rate")
     try:
         sim = Simulation(cfg)
     except ConfigError as exc:  # only reachable in multiruns (single runs are pre-checked)

@@ -301,6 +301,25 @@ class Scenario:
 
 
 @dataclass
+class Policy:
+    """A policy variant: what it changes relative to the scenario's own staffing and rules.
+    Factors scale the scenario's counts (so one policy means the same thing in every
+    district); None leaves a rule as the scenario has it."""
+
+    name: str = "baseline"
+    description: str = ""
+    xiaoma_factor: float = rng_field(1.0, 0.0, 100.0)
+    full_time_factor: float = rng_field(1.0, 0.0, 100.0)
+    part_time_factor: float = rng_field(1.0, 0.0, 100.0)
+    unit_factors: dict[str, float] = rng_field({}, 0.0, 100.0)
+    grids: int | None = rng_field(None, 1, 100_000)
+    dispatch_rule: str | None = None
+    unified_platform: bool | None = None
+    mentoring: bool | None = None
+    overflow: str | None = None
+
+
+@dataclass
 class SimSettings:
     days: float = rng_field(365.0, 0.001, 36_500.0)
     tick_minutes: float = rng_field(60.0, 1.0, 525_600.0)
@@ -312,6 +331,7 @@ class RunConfig:
     seed: int = rng_field(0, 0, 2**63 - 1)
     sim: SimSettings = field(default_factory=SimSettings)
     scenario: Scenario = field(default_factory=Scenario)
+    policy: Policy = field(default_factory=Policy)
     output: dict[str, Any] = field(default_factory=dict)
 
 
@@ -536,8 +556,41 @@ def parse_config(cfg: Any) -> RunConfig:
     # Hydra adds its own node when a DictConfig comes from a running app; it is not ours.
     plain.pop("hydra", None)
     run = _build_dataclass("", RunConfig, plain)
+    apply_policy(run)
     _check_cross_field(run)
     return run
+
+
+def _scaled(count: int, factor: float) -> int:
+    return int(math.floor(count * factor + 0.5))
+
+
+def apply_policy(run: RunConfig) -> None:
+    """Write the policy's changes into the scenario, so the resolved config shows what ran."""
+    p, s = run.policy, run.scenario
+    m = s.mediators
+    m.community_xiaoma = _scaled(m.community_xiaoma, p.xiaoma_factor)
+    for name in ("street_full_time", "district_full_time"):
+        setattr(m, name, _scaled(getattr(m, name), p.full_time_factor))
+    for name in ("community_part_time", "street_part_time", "district_part_time"):
+        setattr(m, name, _scaled(getattr(m, name), p.part_time_factor))
+    for unit_type, factor in p.unit_factors.items():
+        if unit_type not in s.units:
+            raise ConfigError(f"policy.unit_factors.{unit_type}: unknown unit type; allowed: "
+                              f"{', '.join(s.units)}")
+        s.units[unit_type].per_shift = _scaled(s.units[unit_type].per_shift, factor)
+    if p.grids is not None:
+        s.grids.count = p.grids
+    if p.dispatch_rule is not None:
+        _one_of("policy.dispatch_rule", p.dispatch_rule, DISPATCH_RULES)
+        s.dispatch.rule = p.dispatch_rule
+    if p.overflow is not None:
+        _one_of("policy.overflow", p.overflow, OVERFLOW_MODES)
+        s.dispatch.overflow = p.overflow
+    if p.unified_platform is not None:
+        s.dispatch.unified_platform = p.unified_platform
+    if p.mentoring is not None:
+        m.mentoring = p.mentoring
 
 
 def to_dict(cfg: RunConfig) -> dict:

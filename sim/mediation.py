@@ -32,12 +32,13 @@ class MediationPool:
         self.waiting: deque = deque()
 
     def _pick(self) -> Mediator | None:
-        # Full-time staff first (they can meet any day), then the least loaded, then the most
-        # skilled; ties by list order, so runs are reproducible.
+        # Spread cases by load (part-timers carry committee work too), full-time staff first
+        # at equal load since they can meet any day, then the most skilled; ties by list
+        # order, so runs are reproducible.
         best, best_key = None, None
         for m in self.mediators:
             if m.has_room:
-                key = (m.available_days is not None, m.active / m.caseload, -m.skill)
+                key = (m.active / m.caseload, m.available_days is not None, -m.skill)
                 if best_key is None or key < best_key:
                     best, best_key = m, key
         return best

@@ -111,6 +111,9 @@ def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
     """Write one run's four files, then the DONE marker."""
     outdir = Path(outdir)
     (outdir / "DONE").unlink(missing_ok=True)
+    # Temp files of an earlier attempt that was killed mid-write: never half-written outputs.
+    for stale in outdir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
     write_parquet(incidents, outdir / "incidents.parquet")
     write_parquet(disputes, outdir / "disputes.parquet")
     write_parquet(timeseries, outdir / "timeseries.parquet")

@@ -1,0 +1,228 @@
+"""Trainers' timeline files: a YAML list of injected events for one scenario, with a teaching note.
+
+    # conf/timeline/wage_dispute.yaml
+    scenario: small_district          # the scenario it is written for (used if none is given)
+    days: 5                           # suggested horizon (optional)
+    teaching_note: |                  # what to point out to trainees (optional: teaching_note_zh)
+      ...
+    events:
+      - at: day 2 14:00               # or a number of days since the start
+        kind: dispute                 # note | call_surge | mediator_absence | unit_absence |
+        category: labour              # dispute | incident   (fields: see sim/timeline.py)
+        community: 4
+        parties: 40
+        note: Forty workers at a construction site in community 5 say they were not paid
+
+``share`` may also be written as a percentage ("30%"), and ``note_zh`` gives a note's Chinese for
+the demo's narrative.  The events are appended to the scenario's
+own ``scenario.events``; an invalid timeline raises ``TimelineError`` naming the file, the line
+and the field, e.g. ``conf/timeline/x.yaml, line 14: events[1].share: must be a number in [0, 1],
+got 1.3``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.compose import CONF_DIR
+from sim.config import ConfigError
+
+TIMELINE_DIR = CONF_DIR / "timeline"
+TOP_KEYS = ("scenario", "days", "teaching_note", "teaching_note_zh", "title", "title_zh",
+            "events")
+_EVENT_FIELD = re.compile(r"^scenario\.events\[(\d+)\](?:\.(\w+))?")
+
+
+class TimelineError(ConfigError):
+    """A timeline file is missing, not valid YAML, or has an invalid event (names file and line)."""
+
+
+@dataclass
+class TimelineFile:
+    """One parsed timeline: its events as plain dicts plus where each sits in the file."""
+
+    name: str
+    path: Path
+    scenario: str | None
+    days: float | None
+    title: dict[str, str]
+    teaching_note: dict[str, str]
+    events: list[dict[str, Any]]
+    notes_zh: dict[str, str] = field(default_factory=dict)   # note -> its Chinese (note_zh)
+    # events[i] -> (line of the item, {field: line of its value}); lines are 1-based.
+    lines: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    top_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, index: int, name: str | None = None) -> int:
+        """The file line of event `index` (its field `name` if present there)."""
+        item_line, fields = self.lines[index]
+        return fields.get(name, item_line) if name else item_line
+
+    def where(self, line: int) -> str:
+        return f"{_display(self.path)}, line {line}"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def timeline_names() -> list[str]:
+    """The timelines shipped in conf/timeline/."""
+    return sorted(p.stem for p in TIMELINE_DIR.glob("*.yaml"))
+
+
+def resolve_path(name_or_path: str | Path) -> Path:
+    """A shipped timeline's name (``festival_night``) or a path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.parent != Path("."):
+        return p
+    return TIMELINE_DIR / f"{p.name}.yaml"
+
+
+def _percent(value: Any, where: str) -> Any:
+    """Trainers write shares as "30%"; the model wants 0.3."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            raise TimelineError(f"{where}: share: must be a number in [0, 1] or a "
+                                f"percentage such as '30%', got {value!r}") from None
+    return value
+
+
+def load_timeline(name_or_path: str | Path) -> TimelineFile:
+    """Read and structurally check a timeline file (event fields are checked by the simulator,
+    see ``config_with_timeline``)."""
+    path = resolve_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(timeline_names()) or "none"
+        raise TimelineError(f"timeline {str(name_or_path)!r}: no such file {_display(path)} "
+                            f"(shipped timelines: {known})")
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TimelineError(f"{_display(path)}{line}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise TimelineError(f"{_display(path)}, line 1: must be a mapping with an 'events' list")
+
+    top_lines = {k.value: v.start_mark.line + 1 for k, v in root.value}
+    for key in data:
+        if key not in TOP_KEYS:
+            raise TimelineError(f"{_display(path)}, line {top_lines.get(key, 1)}: {key}: unknown "
+                                f"key; allowed keys here: {', '.join(TOP_KEYS)}")
+    events_node = dict((k.value, v) for k, v in root.value).get("events")
+    events = data.get("events")
+    if not isinstance(events, list) or not isinstance(events_node, yaml.SequenceNode):
+        raise TimelineError(f"{_display(path)}, line {top_lines.get('events', 1)}: events: "
+                            f"must be a list of events")
+    lines, notes_zh = [], {}
+    for i, (ev, node) in enumerate(zip(events, events_node.value, strict=True)):
+        item_line = node.start_mark.line + 1
+        if not isinstance(ev, dict) or not isinstance(node, yaml.MappingNode):
+            raise TimelineError(f"{_display(path)}, line {item_line}: events[{i}]: must be a "
+                                f"mapping such as {{at: 'day 2 14:00', kind: note}}")
+        fields = {k.value: v.start_mark.line + 1 for k, v in node.value}
+        if "share" in ev:
+            ev["share"] = _percent(ev["share"], f"{_display(path)}, line {fields['share']}: "
+                                                f"events[{i}]")
+        # `note_zh` is the demo's, not the simulator's: keep it beside the events.
+        zh = ev.pop("note_zh", None)
+        if zh and ev.get("note"):
+            notes_zh[str(ev["note"])] = str(zh)
+        lines.append((item_line, fields))
+    days = data.get("days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float))
+                             or days <= 0):
+        raise TimelineError(f"{_display(path)}, line {top_lines['days']}: days: must be a "
+                            f"positive number of days, got {days!r}")
+
+    def both(key: str) -> dict[str, str]:
+        en = str(data.get(key) or "").strip()
+        return {"en": en, "zh": str(data.get(f"{key}_zh") or en).strip()}
+
+    return TimelineFile(name=path.stem, path=path, scenario=data.get("scenario"),
+                        days=None if days is None else float(days), title=both("title"),
+                        teaching_note=both("teaching_note"), events=events, notes_zh=notes_zh, lines=lines,
+                        top_lines=top_lines)
+
+
+def merge_timeline(cfg: dict, timeline: TimelineFile) -> dict:
+    """A copy of the plain config dict with the timeline's events after the scenario's own."""
+    out = copy.deepcopy(cfg)
+    scenario = out.setdefault("scenario", {})
+    scenario["events"] = list(scenario.get("events") or []) + copy.deepcopy(timeline.events)
+    return out
+
+
+def explain(error: ConfigError, timeline: TimelineFile, first_index: int) -> ConfigError:
+    """Turn the simulator's "scenario.events[i].field: ..." into the file, line and field of the
+    timeline (events before `first_index` are the scenario's own and stay as they are)."""
+    message = str(error)
+    m = _EVENT_FIELD.match(message)
+    if not m or int(m.group(1)) < first_index:
+        return error
+    index = int(m.group(1)) - first_index
+    name = m.group(2)
+    rest = message[m.end():]
+    where = f"events[{index}]" + (f".{name}" if name else "")
+    line = timeline.line_of(index, name)
+    return TimelineError(f"{timeline.where(line)}: {where}{rest}")
+
+
+def split_overrides(overrides: list[str] | tuple[str, ...]) -> tuple[list[str], str | None]:
+    """Separate ``timeline=<name or path>`` from the Hydra overrides."""
+    rest, timeline = [], None
+    for item in overrides:
+        if item.startswith("timeline="):
+            timeline = item.split("=", 1)[1] or None
+        else:
+            rest.append(item)
+    return rest, timeline
+
+
+def config_with_timeline(overrides: list[str] | tuple[str, ...] = (),
+                         default_days: float | None = None):
+    """The validated run config for Hydra-style `overrides` that may include ``timeline=...``.
+
+    The timeline's ``scenario`` is used unless ``scenario=`` is given; its ``days`` (else
+    `default_days`) sets the horizon unless ``sim.days=`` is given.  Returns
+    ``(plain config dict, TimelineFile or None)``; raises ``ConfigError`` (``TimelineError`` with
+    file and line for a bad timeline).
+    """
+    from omegaconf import OmegaConf
+
+    from sim.compose import compose_config
+    from sim.config import parse_config
+
+    rest, name = split_overrides(overrides)
+    timeline = load_timeline(name) if name else None
+    if timeline and timeline.scenario and not any(o.startswith("scenario=") for o in rest):
+        rest = [f"scenario={timeline.scenario}", *rest]
+    days = (timeline.days if timeline and timeline.days else None) or default_days
+    if days is not None and not any(o.startswith("sim.days=") for o in rest):
+        rest = [*rest, f"sim.days={days:g}"]
+    cfg = OmegaConf.to_container(compose_config(rest), resolve=True)
+    if timeline is None:
+        parse_config(cfg)
+        return cfg, None
+    first = len(cfg.get("scenario", {}).get("events") or [])
+    merged = merge_timeline(cfg, timeline)
+    try:
+        parse_config(merged)
+    except ConfigError as exc:
+        raise explain(exc, timeline, first) from None
+    return merged, timeline
