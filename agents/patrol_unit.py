@@ -27,6 +27,7 @@ class PatrolUnit(mesa.Agent):
         self.absent_until = 0.0             # off the roster until this time (timeline events)
         self.state = "off_duty"
         self.on_duty = False
+        self.free = False                   # on duty and dispatchable (patrolling or returning)
         self.off_after_job = False          # shift ended while busy: go home after this job
         self.x = 0.0
         self.y = 0.0

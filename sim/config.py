@@ -446,6 +446,16 @@ def _one_of(path: str, value: str, allowed: tuple) -> None:
         raise ConfigError(f"{path}: must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def _optional_one_of(path: str, value: str | None, allowed) -> None:
+    if value is not None:
+        _one_of(path, value, tuple(allowed))
+
+
+def _optional_index(path: str, value: int | None, size: int) -> None:
+    if value is not None and value >= size:
+        raise ConfigError(f"{path}: must be an integer in [0, {size - 1}], got {value}")
+
+
 def _check_events(s: Scenario) -> None:
     from sim.timeline import event_start_minutes
 
@@ -456,38 +466,17 @@ def _check_events(s: Scenario) -> None:
             event_start_minutes(ev.at)
         except ValueError as exc:
             raise ConfigError(f"{where}.at: {exc}") from None
-        if ev.kind == "call_surge":
-            known = set(s.geography.hotspots)
-            for k in ev.hotspot_kinds:
-                if k not in known:
-                    raise ConfigError(f"{where}.hotspot_kinds: unknown hotspot kind {k!r}; "
-                                      f"allowed: {', '.join(sorted(known))}")
-        if ev.kind == "mediator_absence" and ev.mediator_kind not in (None, "xiaoma",
-                                                                      "full_time", "part_time"):
-            raise ConfigError(f"{where}.mediator_kind: must be one of xiaoma, full_time, "
-                              f"part_time (or omitted for all), got {ev.mediator_kind!r}")
-        if ev.kind == "unit_absence":
-            if ev.unit_type is not None and ev.unit_type not in s.units:
-                raise ConfigError(f"{where}.unit_type: must be one of "
-                                  f"{', '.join(s.units)}, got {ev.unit_type!r}")
-            if ev.shift is not None and ev.unit_type is not None and ev.shift >= len(
-                    s.units[ev.unit_type].shifts):
-                raise ConfigError(f"{where}.shift: must be in [0, "
-                                  f"{len(s.units[ev.unit_type].shifts) - 1}], got {ev.shift}")
-        if ev.kind == "dispute":
-            if ev.category is not None and ev.category not in s.disputes.categories:
-                raise ConfigError(f"{where}.category: must be one of "
-                                  f"{', '.join(s.disputes.categories)}, got {ev.category!r}")
-            if ev.community is not None and ev.community >= s.geography.communities:
-                raise ConfigError(f"{where}.community: must be in [0, "
-                                  f"{s.geography.communities - 1}], got {ev.community}")
-        if ev.kind == "incident":
-            if ev.incident_kind is not None and ev.incident_kind not in s.calls.kinds:
-                raise ConfigError(f"{where}.incident_kind: must be one of "
-                                  f"{', '.join(s.calls.kinds)}, got {ev.incident_kind!r}")
-            if ev.grid is not None and ev.grid >= s.grids.count:
-                raise ConfigError(f"{where}.grid: must be in [0, {s.grids.count - 1}], "
-                                  f"got {ev.grid}")
+        for k in ev.hotspot_kinds:
+            _one_of(f"{where}.hotspot_kinds", k, tuple(s.geography.hotspots))
+        _optional_one_of(f"{where}.mediator_kind", ev.mediator_kind,
+                         ("xiaoma", "full_time", "part_time"))
+        _optional_one_of(f"{where}.unit_type", ev.unit_type, s.units)
+        if ev.unit_type is not None:
+            _optional_index(f"{where}.shift", ev.shift, len(s.units[ev.unit_type].shifts))
+        _optional_one_of(f"{where}.category", ev.category, s.disputes.categories)
+        _optional_index(f"{where}.community", ev.community, s.geography.communities)
+        _optional_one_of(f"{where}.incident_kind", ev.incident_kind, s.calls.kinds)
+        _optional_index(f"{where}.grid", ev.grid, s.grids.count)
 
 
 def _check_cross_field(cfg: RunConfig) -> None:

@@ -53,8 +53,8 @@ class Dispatcher:
             self.by_grid[u.home_grid].append(u)
         self.queue: list = []   # (incident, event) pairs, in arrival order
         self.busy_by_type = dict.fromkeys(eligible, 0)
-        self.patrolling_in_grid = np.zeros(n_grids)
-        self.on_duty_in_grid = np.zeros(n_grids)
+        self.patrolling_in_grid = [0] * n_grids
+        self.on_duty_in_grid = [0] * n_grids
 
     # ------------------------------------------------------------------ positions & state
 
@@ -69,7 +69,10 @@ class Dispatcher:
         return (abs(unit.x - x) + abs(unit.y - y)) * self._inv_speed[i] + self._turnout[i]
 
     def _set_free(self, unit: PatrolUnit, free: bool) -> None:
-        if self.free[unit.index] != free:
+        # The flag lives twice: on the unit for the scalar paths, in `self.free` for the
+        # vectorised search over all units.
+        if unit.free != free:
+            unit.free = free
             self.free[unit.index] = free
             self.patrolling_in_grid[unit.home_grid] += 1 if free else -1
 
@@ -95,10 +98,8 @@ class Dispatcher:
     def _quickest_in_grid(self, incident, mask: np.ndarray) -> PatrolUnit | None:
         # A grid holds a handful of units: a plain loop beats array set-up here.
         best, best_t = None, INF
-        free = self.free
         for unit in self.by_grid[incident.grid]:
-            i = unit.index
-            if free[i] and mask[i]:
+            if unit.free and mask[unit.index]:
                 t = self.travel_time(unit, incident.x, incident.y)
                 if t < best_t:
                     best, best_t = unit, t

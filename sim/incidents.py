@@ -162,7 +162,7 @@ class PatrolFinds:
             u = self.rng.random(2)
             i = min(int(u[0] * n_units), n_units - 1)
             unit = dispatcher.units[i]
-            if not dispatcher.free[i] or unit.state != "patrolling":
+            if not unit.free or unit.state != "patrolling":
                 continue
             k = min(int(np.searchsorted(self.cum, u[1] * self.cum[-1], side="right")),
                     len(self.kinds) - 1)
