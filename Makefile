@@ -5,17 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test demo lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is required (found %s); install it or set PYTHON=/path/to/python3.12" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,demo]'
 	@touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m experiments.run $(ARGS)
+
+demo: $(STAMP)
+	$(BIN)/python -m experiments.demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
@@ -26,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_default
 	$(BIN)/python -m benchmarks.bench_mmc
+	$(BIN)/python -m benchmarks.calibration
 
 clean:
 	rm -rf $(VENV) outputs multirun

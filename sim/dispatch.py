@@ -129,6 +129,10 @@ class Dispatcher:
         """Commit `unit` to `incident` (the unit must be free)."""
         self._set_free(unit, False)
         self.busy_by_type[unit.unit_type] += 1
+        if unit.trip is not None:
+            # Caught on its way back to the beat: it starts from where it is now.
+            self.move(unit, *unit.position_on_trip(self.env.now))
+            unit.trip = None
         unit.start_job(self.env.now, incident)
 
     def release(self, unit: PatrolUnit) -> None:

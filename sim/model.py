@@ -171,15 +171,22 @@ class DistrictModel(mesa.Model):
         def arrive(_event, unit=unit, epoch=epoch, x=x, y=y):
             if unit.epoch == epoch and unit.state == "returning":
                 unit.state = "patrolling"
+                unit.trip = None
                 self.dispatcher.move(unit, x, y)
 
         if back <= 0:
             arrive(None)
         else:
+            unit.trip = (unit.x, unit.y, x, y, self.env.now, self.env.now + back)
             self.env.timeout(back).callbacks.append(arrive)
 
     def _move_patrols(self) -> None:
-        """Once a tick, every unit on patrol moves to a new point of its beat."""
+        """Once a tick, every unit on patrol moves to a new point of its beat, and units on the
+        road move along their drive (which also places returning units for dispatch)."""
+        now = self.env.now
+        for u in self.units:
+            if u.trip is not None and u.state in ("dispatched", "returning"):
+                self.dispatcher.move(u, *u.position_on_trip(now))
         idx = [u.index for u in self.units if u.state == "patrolling"]
         if not idx:
             return

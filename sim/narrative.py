@@ -18,6 +18,9 @@ TEMPLATES = {
         "dispute_escalated": ("{category} dispute from community {community} escalated to "
                               "the {level} level"),
         "dispute_closed": "{category} dispute in community {community}: {outcome} at {level} level",
+        "surge_over": "The call surge is over",
+        "mediators_back": "{n} mediators back at work",
+        "units_back": "{n} units back on the roster",
     },
     "zh": {
         "note": "{text}",
@@ -27,6 +30,9 @@ TEMPLATES = {
         "dispute_raised": "社区{community}发生{category}纠纷",
         "dispute_escalated": "社区{community}{category}纠纷上交{level}",
         "dispute_closed": "社区{community}{category}纠纷：{level}{outcome}",
+        "surge_over": "警情高峰结束",
+        "mediators_back": "{n}名调解员返岗",
+        "units_back": "{n}个巡逻单位恢复在岗",
     },
 }
 

@@ -112,7 +112,7 @@ class Timeline:
                               caller)
         if end < INF:
             yield env.timeout(max(end - env.now, 0.0))
-            model.say(f"call surge over{': ' + ev.note if ev.note else ''}")
+            model.log("surge_over")
 
     def _mediator_absence(self, ev: Event):
         model = self.model
@@ -128,7 +128,7 @@ class Timeline:
         if until < INF:
             yield model.env.timeout(until - model.env.now)
             model.mediation.resume_waiting()
-            model.say(f"{n} mediators back at work")
+            model.log("mediators_back", n=n)
 
     def _unit_absence(self, ev: Event):
         model = self.model
@@ -146,7 +146,7 @@ class Timeline:
             yield model.env.timeout(until - model.env.now)
             for i in chosen:
                 model.set_unit_absent(pool[i], 0.0)
-            model.say(f"{n} units back on the roster")
+            model.log("units_back", n=n)
 
     def _dispute(self, ev: Event):
         self.model.mediation.inject(
