@@ -156,8 +156,8 @@ def load_timeline(name_or_path: str | Path) -> TimelineFile:
 
     return TimelineFile(name=path.stem, path=path, scenario=data.get("scenario"),
                         days=None if days is None else float(days), title=both("title"),
-                        teaching_note=both("teaching_note"), events=events, notes_zh=notes_zh, lines=lines,
-                        top_lines=top_lines)
+                        teaching_note=both("teaching_note"), events=events, notes_zh=notes_zh,
+                        lines=lines, top_lines=top_lines)
 
 
 def merge_timeline(cfg: dict, timeline: TimelineFile) -> dict:

@@ -15,7 +15,8 @@ def test_three_timelines_ship_with_teaching_notes():
     for name in SHIPPED:
         tl = load_timeline(name)
         assert tl.scenario == "small_district"
-        assert len(tl.teaching_note["en"]) > 100 and tl.teaching_note["zh"] != tl.teaching_note["en"]
+        note = tl.teaching_note
+        assert len(note["en"]) > 100 and note["zh"] != note["en"]
         assert tl.events
 
 

@@ -1,0 +1,91 @@
+"""Every word the trainers' demo shows, in English and Chinese (``t(key, lang)``).
+
+Model terms (dispute categories, incident kinds, levels) come from ``sim.narrative.word`` so the
+map, the charts and the narrative log use the same translation.
+"""
+
+from __future__ import annotations
+
+from sim.narrative import word
+
+LANGS = ("en", "zh")
+
+TEXT: dict[str, tuple[str, str]] = {
+    "title": ("District safety training demo", "区域平安建设培训演示"),
+    "switch_lang": ("中文", "English"),
+    "clock": ("Day {day}, {hh:02d}:{mm:02d}", "第{day}天 {hh:02d}:{mm:02d}"),
+    "horizon": (" of {days:g} days", " 共{days:g}天"),
+    "units_on_map": ("{n} units on the map, {busy} busy", "{n} 个单位在图上，{busy} 个处置中"),
+    "map_title": ("{clock}: {patrol} on patrol, {busy} busy, {inc} incidents open, "
+                  "{disp} disputes open",
+                  "{clock}：巡逻{patrol}，处置中{busy}，未结警情{inc}，未结纠纷{disp}"),
+    "km": ("km", "公里"),
+    "grid": ("G{n}", "网格{n}"),
+    # unit states
+    "patrolling": ("patrolling", "巡逻中"), "dispatched": ("on the way", "赶赴现场"),
+    "on_scene": ("on scene", "现场处置"), "returning": ("returning", "返回巡区"),
+    "off_duty": ("off duty", "下班"),
+    # unit types
+    "police": ("police car", "民警巡逻车"), "armed_patrol": ("armed patrol", "武装巡逻"),
+    "rapid_response": ("rapid response", "快反小组"), "guard": ("guard patrol", "巡防队员"),
+    # hotspot kinds
+    "complex_public_order": ("complex public order", "治安复杂场所"),
+    "hospital": ("hospital", "医院"), "school": ("school", "学校"),
+    "transit": ("transit hub", "交通枢纽"), "scenic": ("scenic spot", "景区"),
+    # map legend
+    "incident_open": ("incident P{p}", "{p}级警情"),
+    "incident_cleared": ("just cleared", "刚处置完"),
+    "dispute_badge": ("open disputes at {level} level", "{level}级未结纠纷"),
+    "badge_age": ("ring: age of oldest (days)", "外圈：最久纠纷天数"),
+    "street_line": ("street boundary", "街镇边界"), "grid_line": ("patrol grid", "巡区网格"),
+    # charts
+    "chart_disputes": ("Open disputes by level", "各级未结纠纷"),
+    "chart_response": ("Response times so far (report to arrival)", "出警响应时间（接报到到场）"),
+    "chart_busy": ("Busy units by type", "各类处置中单位"),
+    "queued": ("queued incidents", "排队警情"),
+    "day_axis": ("day", "天"), "minutes": ("minutes", "分钟"), "count": ("count", "数量"),
+    "no_arrivals": ("no arrivals yet", "尚无到场记录"),
+    "median": ("median {m:.1f} min, n = {n}", "中位数{m:.1f}分钟，共{n}起"),
+    "priority": ("P{p}", "{p}级"),
+    # panels
+    "narrative": ("What just happened", "刚刚发生了什么"),
+    "nothing_yet": ("Nothing yet: press Step or ▶.", "暂无事件：请按 Step 或 ▶。"),
+    "policy": ("Policy (applies now)", "政策（即时生效）"),
+    "dispatch_rule": ("Dispatch rule", "派警规则"),
+    "own_then_nearest": ("own grid, then nearest", "先本网格后最近"),
+    "own_grid": ("own grid only", "仅本网格"), "nearest": ("nearest unit", "最近单位"),
+    "own_then_lowest_index": ("own grid, then lowest index", "先本网格后按序号"),
+    "unified_platform": ("Unified platform", "统一指挥平台"),
+    "mentoring": ("Mentoring (old horse leads young)", "老马带小马"),
+    "strength": ("{what} on duty (%)", "{what}在岗比例（%）"),
+    "part_time": ("part-time mediators", "兼职调解员"),
+    "xiaoma": ("Xiao Ma mediators", "小马调解员"),
+    "full_time": ("full-time mediators", "专职调解员"),
+    "timeline": ("Timeline", "时间线"), "no_timeline": ("No timeline: a normal week.",
+                                                   "无时间线：平常的一周。"),
+    "teaching_note": ("Teaching note", "教学提示"),
+    "upcoming": ("Events", "事件"), "done": ("done", "已发生"), "next": ("to come", "未发生"),
+    "reset_hint": ("Seed, timeline, grids and staffing apply on Reset.",
+                   "随机种子、时间线、网格数和人员配置在重置（Reset）后生效。"),
+    # model parameters (applied on reset)
+    "p_seed": ("Seed", "随机种子"), "p_timeline": ("Timeline", "时间线"),
+    "p_grids": ("Patrol grids", "巡区网格数"),
+    "p_police": ("Police cars per shift", "每班民警巡逻车"),
+    "p_guards": ("Guard patrols per shift", "每班巡防队员"),
+    "p_part_time": ("Part-time community mediators", "社区兼职调解员"),
+    "p_xiaoma": ("Xiao Ma mediators", "小马调解员"),
+}
+
+
+def t(key: str, lang: str = "en", **params) -> str:
+    """The label `key` in `lang`, formatted with `params` (unknown keys fall back to model
+    terms, then to the key itself)."""
+    pair = TEXT.get(key)
+    text = pair[LANGS.index(lang) if lang in LANGS else 0] if pair else word(key, lang)
+    return text.format(**params) if params else text
+
+
+def clock(minutes: float, lang: str = "en") -> str:
+    """Simulated time as "Day 2, 14:00" (day 1 is the first day)."""
+    day, rest = divmod(int(minutes), 1440)
+    return t("clock", lang, day=day + 1, hh=rest // 60, mm=rest % 60)
