@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_default
 	$(BIN)/python -m benchmarks.bench_mmc
 	$(BIN)/python -m benchmarks.calibration
+	$(BIN)/python -m benchmarks.bench_sweep
 
 clean:
 	rm -rf $(VENV) outputs multirun

@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,8 @@ DEFAULT_VARIANT = "default"
 META_COLUMNS = ("variant", "seed", "job", "wall_seconds", "git_commit")
 # Sweep-level outputs that live next to the job folders and must never be mistaken for jobs.
 _NOT_JOB_DIRS = {"figures"}
+# Label columns whose override key would shadow a metric or meta column get this prefix.
+_SHADOW_PREFIX = "override."
 
 
 class InputError(Exception):
@@ -157,10 +159,50 @@ def variant_overrides(overrides: Iterable[str]) -> list[str]:
     return [o for o in overrides if parse_override(o)[0] != "seed"]
 
 
-def variant_label(overrides: Iterable[str]) -> str:
-    """Join the non-seed overrides into the variant string, e.g. ``policy=grids_50``."""
+def variant_label(overrides: Iterable[str], varying: Collection[str] | None = None) -> str:
+    """Join the non-seed overrides into the variant string, e.g. ``policy=grids_50``.
+
+    With ``varying`` (override keys), only overrides whose key is in it are kept: settings
+    shared by the whole sweep (``scenario=small_district``) would only lengthen every label.
+    """
     parts = variant_overrides(overrides)
+    if varying is not None:
+        parts = [o for o in parts if parse_override(o)[0] in varying]
     return ",".join(parts) if parts else DEFAULT_VARIANT
+
+
+def varying_keys(override_lists: Iterable[Iterable[str]]) -> set[str]:
+    """Override keys (seed excluded) whose value differs between runs, or that some lack."""
+    values: dict[str, set] = {}
+    lists = [dict(parse_override(o) for o in variant_overrides(ovs)) for ovs in override_lists]
+    for pairs in lists:
+        for key in pairs:
+            values.setdefault(key, set())
+    for pairs in lists:
+        for key, seen in values.items():
+            seen.add(pairs.get(key))  # None: this run does not set the key at all
+    return {key for key, seen in values.items() if len(seen) > 1}
+
+
+def constant_overrides(runs: pd.DataFrame) -> list[str]:
+    """``key=value`` overrides that every run of a runs table shares (seed excluded).
+
+    These are left out of the variant labels; reports print them once in a header line.
+    """
+    common = []
+    for column in label_columns(runs):
+        values = runs[column]
+        if len(values) and values.notna().all() and values.nunique() == 1:
+            key = column.removeprefix(_SHADOW_PREFIX)
+            common.append(f"{key}={values.iloc[0]}")
+    return common
+
+
+def common_settings_line(runs: pd.DataFrame) -> str:
+    """One sentence naming the settings shared by all runs, or '' if there are none."""
+    common = constant_overrides(runs)
+    return ("Common to all runs: " + ", ".join(f"`{o}`" for o in common) + ".") if common \
+        else ""
 
 
 def _run_seed(summary: dict, overrides: list[str]) -> int | None:
@@ -205,9 +247,11 @@ def _read_job(job_dir: Path) -> tuple[dict | None, str | None]:
     for override in variant_overrides(overrides):
         key, value = parse_override(override)
         if key in META_COLUMNS or key in metrics:
-            key = f"override.{key}"  # never let a label shadow a metric or meta column
+            key = f"{_SHADOW_PREFIX}{key}"  # never let a label shadow a metric or meta column
         row[key] = value
-    row["variant"] = variant_label(overrides)
+    # The label depends on the whole sweep (which keys vary), so collect() sets it.
+    row["variant"] = None
+    row["_overrides"] = overrides
     row["seed"] = _run_seed(summary, overrides)
     row["job"] = job_dir.name
     row["wall_seconds"] = _as_float(summary.get("wall_seconds"))
@@ -221,7 +265,7 @@ def _build_runs_frame(rows: list[dict]) -> pd.DataFrame:
     metric_keys: list[str] = []
     for row in rows:
         for key in row:
-            if key not in META_COLUMNS and key != "_metrics" and key not in label_keys:
+            if key not in META_COLUMNS and not key.startswith("_") and key not in label_keys:
                 label_keys.append(key)
         for key in row["_metrics"]:
             if key not in metric_keys:
@@ -299,6 +343,9 @@ def collect(sweep_dir: str | os.PathLike, write: bool = True) -> CollectResult:
         raise InputError(f"no finished runs in {sweep} ({details})")
 
     notes: list[str] = []
+    varying = varying_keys(row["_overrides"] for _, row in good)
+    for _, row in good:
+        row["variant"] = variant_label(row["_overrides"], varying)
     runs = _build_runs_frame([row for _, row in good])
     missing_seed = runs.loc[runs["seed"].isna(), "job"].tolist()
     if missing_seed:
@@ -377,6 +424,8 @@ def describe(result: CollectResult) -> str:
     runs = result.runs
     lines = [f"collected {len(runs)} runs: {runs['variant'].nunique()} variants, "
              f"{runs['seed'].nunique()} seeds"]
+    if common_settings_line(runs):
+        lines.append(common_settings_line(runs).replace("`", ""))
     if result.skipped:
         lines.append(f"skipped {len(result.skipped)} job(s):")
         lines += [f"  job {job}: {why}" for job, why in result.skipped]

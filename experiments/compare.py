@@ -33,6 +33,8 @@ from experiments import metrics_meta
 from experiments.collect import (
     InputError,
     atomic_write_text,
+    common_settings_line,
+    constant_overrides,
     load_runs,
     metric_columns,
     parse_override,
@@ -126,16 +128,20 @@ def _override_set(label: str) -> frozenset[str]:
     return frozenset(f"{k}={v}" for k, v in (parse_override(p) for p in label.split(",") if p))
 
 
-def resolve_variant(label: str, variants: Sequence[str]) -> str:
+def resolve_variant(label: str, variants: Sequence[str], common: Sequence[str] = ()) -> str:
     """Find the variant meant by ``label``.
 
     Accepts the exact variant string, the same overrides in another order, or a subset of
     overrides that singles out one variant (``policy=baseline`` for
-    ``policy=baseline,scenario.grids.count=30``). Raises InputError otherwise.
+    ``policy=baseline,scenario.grids.count=30``). Overrides in ``common`` (shared by every
+    run, hence absent from the labels) are ignored, so ``policy=baseline`` still names the
+    only variant of a sweep in which every run has it. Raises InputError otherwise.
     """
     if label in variants:
         return label
-    wanted = _override_set(label)
+    wanted = _override_set(label) - _override_set(",".join(common))
+    if not wanted and len(variants) == 1:
+        return variants[0]
     same = [v for v in variants if _override_set(v) == wanted]
     if len(same) == 1:
         return same[0]
@@ -172,7 +178,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     ``baseline`` may be any label accepted by :func:`resolve_variant`.
     """
     variants = variant_order(runs)
-    base = resolve_variant(baseline, variants)
+    base = resolve_variant(baseline, variants, constant_overrides(runs))
     available = metric_columns(runs)
     if metrics is None:
         metrics = available
@@ -252,13 +258,15 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float) -> str:
-    """The full comparison.md document."""
+def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float,
+                        common_line: str = "") -> str:
+    """The full comparison.md document; ``common_line`` names the settings all runs share."""
     base = comparison.loc[comparison["is_baseline"], "variant"].iloc[0]
     pct = f"{level:.0%}"
     return (
         f"# Comparison for `{sweep_dir}`\n\n"
-        f"Baseline: `{base}`. Means with {pct} t-intervals; differences are variant − "
+        + (f"{common_line}\n\n" if common_line else "")
+        + f"Baseline: `{base}`. Means with {pct} t-intervals; differences are variant − "
         f"baseline, paired by seed (common random numbers), with {pct} paired-t intervals. "
         "`dir`: + higher is better, - lower is better, 0 neutral. Intervals are not "
         "adjusted for multiple comparisons.\n\n"
@@ -266,11 +274,12 @@ def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float)
     )
 
 
-def write_comparison(sweep_dir: Path, comparison: pd.DataFrame, level: float) -> list[Path]:
+def write_comparison(sweep_dir: Path, comparison: pd.DataFrame, level: float,
+                     common_line: str = "") -> list[Path]:
     """Write comparison.csv and comparison.md atomically; return their paths."""
     csv_path = atomic_write_text(sweep_dir / COMPARISON_CSV, comparison.to_csv(index=False))
     md_path = atomic_write_text(sweep_dir / COMPARISON_MD,
-                                comparison_markdown(comparison, sweep_dir, level))
+                                comparison_markdown(comparison, sweep_dir, level, common_line))
     return [csv_path, md_path]
 
 
@@ -286,7 +295,10 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         baseline = default_baseline(variant_order(runs))
         log(f"no --baseline given; using '{baseline}'")
     comparison = compare_runs(runs, baseline, metrics, level)
-    for path in write_comparison(sweep, comparison, level):
+    common_line = common_settings_line(runs)
+    if common_line:
+        log(common_line.replace("`", ""))
+    for path in write_comparison(sweep, comparison, level, common_line):
         log(f"wrote {path}")
     return comparison
 

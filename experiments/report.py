@@ -25,6 +25,7 @@ from experiments.collect import (
     RUNS_FILE,
     InputError,
     atomic_write_text,
+    common_settings_line,
     find_job_dirs,
     load_runs,
     require_dir,
@@ -96,6 +97,16 @@ def _inventory(sweep: Path, runs: pd.DataFrame) -> str:
     return _table_html(per_variant) + note
 
 
+def _common_html(runs: pd.DataFrame) -> str:
+    line = common_settings_line(runs)
+    if not line:
+        return ""
+    # The markdown backticks become <code> so the settings read as literal overrides.
+    parts = _esc(line).split("`")
+    text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    return f"<p>{text}</p>"
+
+
 def _figures_html(figdir: Path) -> str:
     parts = []
     for png in sorted(figdir.glob("*.png")):
@@ -147,7 +158,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
 <h1>Sweep report: {_esc(sweep)}</h1>
 <p class="note">Generated {_esc(stamp)}. {len(runs)} finished runs.
 Code version(s): {_esc(", ".join(commits) or "unknown")}.</p>
-<h2>Runs</h2>{_inventory(sweep, runs)}
+<h2>Runs</h2>{_common_html(runs)}{_inventory(sweep, runs)}
 <h2>Comparison with baseline <code>{_esc(base)}</code></h2>
 <p class="note">Mean with 95% t-interval over seeds; difference = variant − baseline,
 paired by seed (common random numbers) with a 95% paired-t interval. <em>better</em>/<em>worse</em>

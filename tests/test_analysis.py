@@ -285,3 +285,36 @@ def test_report_is_self_contained(sweep, collected):
     assert "mean_queue_delay_min" in text and 'class="better"' in text
     assert "without a DONE marker" in text
     assert report.main([str(sweep.parent / "missing")]) == 2
+
+
+def test_labels_keep_only_overrides_that_vary(tmp_path):
+    shared = ["scenario=small_district", "sim.days=30"]
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0, variants=[
+        FakeVariant([*shared, "policy=baseline"]),
+        FakeVariant([*shared, "policy=x"], {"mean_queue_delay_min": 5.0}),
+        FakeVariant([*shared, "policy=x", "+policy.grids=50"])])
+    runs = collect.collect(root).runs
+    assert collect.variant_order(runs) == ["policy=baseline", "policy=x",
+                                           "policy=x,+policy.grids=50"]
+    assert collect.constant_overrides(runs) == shared
+    assert runs["sim.days"].eq("30").all()  # the constant stays available as a column
+    # The baseline may still be named with the shared overrides, in any order.
+    table = compare.run_comparison(root, "sim.days=30,policy=baseline",
+                                   ["mean_queue_delay_min"], log=lambda _: None)
+    assert table.loc[table["is_baseline"], "variant"].tolist() == ["policy=baseline"]
+    markdown = (root / compare.COMPARISON_MD).read_text(encoding="utf-8")
+    assert "Common to all runs: `scenario=small_district`, `sim.days=30`." in markdown
+    assert "| policy=x |" in markdown and "scenario=small_district |" not in markdown
+    html = report.build_report(root, log=lambda _: None).read_text(encoding="utf-8")
+    assert "<code>sim.days=30</code>" in html
+
+
+def test_single_variant_sweep_resolves_its_shared_baseline(tmp_path):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline", "sim.days=9"])])
+    runs = collect.collect(root).runs
+    assert collect.variant_order(runs) == [collect.DEFAULT_VARIANT]
+    table = compare.compare_runs(runs, "policy=baseline", ["mean_queue_delay_min"])
+    assert table["variant"].tolist() == [collect.DEFAULT_VARIANT]
+    with pytest.raises(collect.InputError):
+        compare.compare_runs(runs, "policy=other", ["mean_queue_delay_min"])
