@@ -126,6 +126,9 @@ def plot_response_ecdf(incidents: pd.DataFrame | None, variants: Sequence[str], 
     if incidents is None or not needed <= set(incidents.columns):
         log("skip response_ecdf: no incidents table with t_arrived/t_reported/priority")
         return []
+    if "source" in incidents.columns:
+        # Incidents a patrol came upon are handled on the spot: no response to measure.
+        incidents = incidents[incidents["source"] != "patrol"]
     data = incidents.assign(response=incidents["t_arrived"] - incidents["t_reported"])
     data = data.dropna(subset=["response", "priority"])
     if data.empty:
