@@ -29,6 +29,13 @@ DAY = 1440.0
 UNIT_PREFIX = {"police": "P", "armed_patrol": "A", "rapid_response": "R", "guard": "G"}
 
 
+def _spread_order(n: int) -> list[int]:
+    """0..n-1 in an order that interleaves the list, so cutting its tail takes people from
+    every grid, shift and community rather than a block of neighbours (bit-reversal order)."""
+    bits = max(1, (n - 1).bit_length())
+    return sorted(range(n), key=lambda i: int(f"{i:0{bits}b}"[::-1], 2))
+
+
 class DistrictModel(mesa.Model):
     """One district: residents, mediators, patrol units and their processes on one clock."""
 
@@ -44,8 +51,9 @@ class DistrictModel(mesa.Model):
                                    self.streams["residents"])
         self.busy_mediators = dict.fromkeys(MEDIATOR_KINDS, 0)
         self.deterred = 0
-        # Plain-words log for the browser demo; None keeps the batch path free of string work.
-        self.narrative: deque[str] | None = deque(maxlen=500) if narrative else None
+        # (minute, key, params) entries for the browser demo's log (rendered by sim/narrative.py);
+        # None keeps the batch path free of the bookkeeping.
+        self.narrative: deque[tuple] | None = deque(maxlen=500) if narrative else None
 
         self.units = self._build_units()
         eligible = {name: tuple(t.priorities) for name, t in s.units.items()}
@@ -161,7 +169,7 @@ class DistrictModel(mesa.Model):
 
     def return_to_patrol(self, unit: PatrolUnit) -> None:
         """After clearing, the unit drives back to its last beat point; it can be sent to a new
-        job on the way (its position meanwhile is taken as the scene it just left)."""
+        job on the way (from wherever it has got to)."""
         if unit.state != "returning":
             return
         x, y = unit.beat_x, unit.beat_y
@@ -246,17 +254,15 @@ class DistrictModel(mesa.Model):
         """Keep only `share` (0-1) of a unit type on the roster from now on (trainer knob)."""
         units = [u for u in self.units if u.unit_type == unit_type]
         keep = int(round(share * len(units)))
-        # Spread the cut over grids and shifts: drop every k-th unit, not a block.
-        order = sorted(range(len(units)), key=lambda i: (i * 7919) % max(len(units), 1))
-        for rank, i in enumerate(order):
+        for rank, i in enumerate(_spread_order(len(units))):
             self.set_unit_absent(units[i], 0.0 if rank < keep else float("inf"))
 
     def set_mediator_strength(self, kind: str, share: float) -> None:
         """Keep only `share` (0-1) of the mediators of `kind` taking cases (trainer knob)."""
         meds = [m for m in self.mediation.mediators if m.kind == kind]
         keep = int(round(share * len(meds)))
-        for rank, m in enumerate(meds):
-            m.absent_until = 0.0 if rank < keep else float("inf")
+        for rank, i in enumerate(_spread_order(len(meds))):
+            meds[i].absent_until = 0.0 if rank < keep else float("inf")
         self.mediation.resume_waiting()
 
     def set_dispatch_rule(self, rule: str) -> None:
