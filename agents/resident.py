@@ -70,10 +70,10 @@ class Residents:
             raise IndexError(rid)
         return Resident(self, rid)
 
-    def pick_by_propensity(self, u: float) -> int:
-        """The resident whose share of total propensity covers the uniform draw `u`."""
-        i = int(np.searchsorted(self._cum_propensity, u * self._cum_propensity[-1], side="right"))
-        return min(i, self.n - 1)
+    def pick_by_propensity(self, u: np.ndarray) -> np.ndarray:
+        """The residents whose shares of total propensity cover the uniform draws `u`."""
+        i = np.searchsorted(self._cum_propensity, u * self._cum_propensity[-1], side="right")
+        return np.minimum(i, self.n - 1)
 
     def adjust_satisfaction(self, rid: int, delta: float) -> None:
         """Move one resident's satisfaction by `delta`, kept within [0, 1]."""

@@ -210,12 +210,10 @@ class Mediation:
             rate_per_min = d.rate_per_1000_per_year * residents.n / 1000.0 / (365 * DAY)
         if rate_per_min <= 0:
             return
-        street_of = self.model.district.community_street
         for batch in self._draw_batches(rate_per_min):
-            for gap, u_raiser, ci, severity, amount, e_violence in zip(*batch, strict=True):
+            for gap, raiser, community, street, ci, severity, amount, e_violence in zip(
+                    *batch, strict=True):
                 yield env.timeout(gap)
-                raiser = residents.pick_by_propensity(u_raiser)
-                community = int(residents.community[raiser])
                 dispute = Dispute(
                     dispute_id=len(self.disputes),
                     category=self.categories[ci],
@@ -223,7 +221,7 @@ class Mediation:
                     amount_yuan=amount,
                     raiser=raiser,
                     community=community,
-                    street=int(street_of[community]),
+                    street=street,
                     risk_group=ci % self.mcfg.working_groups,
                     t_raised=env.now,
                     t_violent=env.now + self._time_to_violence(severity, e_violence),
@@ -239,6 +237,8 @@ class Mediation:
         """Arrival attributes drawn in vectorised blocks (numpy's per-call cost dominates
         otherwise); the blocks come from the disputes and violence streams only."""
         rng, vrng = self.model.streams["disputes"], self.model.streams["violence"]
+        residents = self.model.residents
+        street_of = self.model.district.community_street
         d = self.dcfg
         cum = self.category_cum / self.category_cum[-1]
         sev_mean = np.array([c.severity_mean for c in self.category_cfg])
@@ -253,7 +253,11 @@ class Mediation:
             a = sev_mean[ci] * k
             severity = rng.beta(a, k - a)
             amount = np.where(has_amount[ci], rng.lognormal(np.log(median[ci]), sigma[ci]), 0.0)
-            yield (gaps.tolist(), u[0].tolist(), ci.tolist(), severity.tolist(), amount.tolist(),
+            raisers = residents.pick_by_propensity(u[0])
+            communities = residents.community[raisers]
+            yield (gaps.tolist(), raisers.tolist(), communities.tolist(),
+                   street_of[communities].tolist(), ci.tolist(), severity.tolist(),
+                   amount.tolist(),
                    vrng.exponential(1.0, size).tolist())
 
     def _time_to_violence(self, severity: float, e: float) -> float:
