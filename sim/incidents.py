@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -49,12 +50,20 @@ class ServiceTimes:
         self.sigma = math.sqrt(math.log(1 + cfg.service_cv**2))
         self.override = None if cfg.mean_service_hours is None else cfg.mean_service_hours * 60
 
-    def draw(self, mean_min: float) -> float:
+    def draw(self, mean_min: float, u: float | None = None) -> float:
+        """One on-scene time of the given mean; from the uniform `u` if given (inverse CDF),
+        else from this object's own stream."""
         if self.override is not None:
             mean_min = self.override
+        if u is None:
+            u = float(self.rng.random())
+        u = min(max(u, 1e-12), 1.0 - 1e-12)
         if self.exponential:
-            return float(self.rng.exponential(mean_min))
-        return float(mean_min * self.rng.lognormal(-self.sigma**2 / 2, self.sigma))
+            return -mean_min * math.log1p(-u)
+        return mean_min * math.exp(-self.sigma**2 / 2 + self.sigma * _STD_NORMAL.inv_cdf(u))
+
+
+_STD_NORMAL = NormalDist()
 
 
 class CallArrivals:
@@ -62,8 +71,9 @@ class CallArrivals:
     by patrol presence for deterrable kinds.
 
     Every candidate call consumes the same fixed block of random numbers whether or not it is
-    accepted, so two policies with the same seed see the same call stream (common random
-    numbers) even when deterrence removes different calls.
+    accepted, and carries its own on-scene time in that block, so two policies with the same
+    seed see the same calls with the same durations (common random numbers) even when
+    deterrence removes different calls or units take them in a different order.
     """
 
     def __init__(self, model, cfg: Calls, rng: np.random.Generator):
@@ -100,7 +110,7 @@ class CallArrivals:
         rng = self.rng
         while True:
             yield env.timeout(rng.exponential(1.0 / rate))
-            u = rng.random(7).tolist()
+            u = rng.random(8).tolist()
             now = env.now
             day = int(now // DAY)
             hour = int((now % DAY) // 60)
@@ -135,7 +145,7 @@ class CallArrivals:
             if model.streams["deterrence"].random() < deterred:
                 model.deterred += 1
                 return
-        model.desk.report("call", self.kind_names[kind_i], kind, x, y, caller)
+        model.desk.report("call", self.kind_names[kind_i], kind, x, y, caller, service_u=u[7])
 
 
 class PatrolFinds:
@@ -217,11 +227,12 @@ class IncidentDesk:
 
     def report(self, source: str, kind_name: str, kind: IncidentKind | None, x: float, y: float,
                caller: int, on_scene_min: float | None = None, priority: int | None = None,
-               violent: bool | None = None) -> Incident:
-        """A new incident reported to the platform: start its story."""
+               violent: bool | None = None, service_u: float | None = None) -> Incident:
+        """A new incident reported to the platform: start its story.  `service_u`, a uniform
+        draw, fixes its on-scene time (calls bring their own, for common random numbers)."""
         inc = self._new(source, kind_name, kind, x, y, caller, priority, violent)
         mean = kind.on_scene_min if on_scene_min is None else on_scene_min
-        self.env.process(self.respond(inc, mean))
+        self.env.process(self.respond(inc, self.service.draw(mean, service_u)))
         if inc.priority == 1 and inc.violent and self.has_support:
             self.env.process(self.support(inc, mean))
         self.model.narrate_incident(inc)
@@ -233,7 +244,7 @@ class IncidentDesk:
         self.dispatcher.assign(unit, inc)
         self.env.process(self.work(inc, unit, self.service.draw(kind.on_scene_min), 0.0))
 
-    def respond(self, inc: Incident, on_scene_mean: float):
+    def respond(self, inc: Incident, on_scene: float):
         """The story of a reported incident: wait for a unit, travel, work, clear."""
         request = self.dispatcher.request(inc)
         if request is None:
@@ -247,7 +258,7 @@ class IncidentDesk:
         if self.model.narrative is not None:
             self.model.log("unit_dispatched", unit=unit.name, kind=inc.kind, grid=inc.grid + 1,
                            minutes=travel + handoff)
-        yield from self.work(inc, unit, self.service.draw(on_scene_mean), travel + handoff)
+        yield from self.work(inc, unit, on_scene, travel + handoff)
 
     def work(self, inc: Incident, unit, on_scene: float, travel: float):
         env = self.env
