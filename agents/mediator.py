@@ -60,9 +60,9 @@ class Mediator(mesa.Agent):
         return self._slot_minutes + self.active * (now - self._last_change)
 
     def next_available(self, t: float) -> float:
-        """Earliest time >= t at which this mediator can hold a session."""
+        """Earliest time >= t at which this mediator can hold a session (inf: never again)."""
         t = max(t, self.absent_until)
-        if self.available_days is None:
+        if self.available_days is None or math.isinf(t):
             return t
         day = math.floor(t / DAY)
         for k in range(8):

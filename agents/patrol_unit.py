@@ -65,13 +65,19 @@ class PatrolUnit(mesa.Agent):
 
     def start_duty(self, now: float) -> None:
         self.on_duty = True
-        self._duty_since = now
+        if self._duty_since is None:      # still clocked in from overtime: one stretch
+            self._duty_since = now
 
-    def end_duty(self, now: float) -> None:
-        self.on_duty = False
+    def _clock_out(self, now: float) -> None:
         if self._duty_since is not None:
             self.duty_minutes += now - self._duty_since
             self._duty_since = None
+
+    def end_duty(self, now: float) -> None:
+        self.on_duty = False
+        if self._busy_since is None:
+            self._clock_out(now)
+        # else overtime: the job in hand is finished first, and counts as time on duty
 
     def start_job(self, now: float, incident) -> None:
         self.incident = incident
@@ -84,6 +90,8 @@ class PatrolUnit(mesa.Agent):
         if self._busy_since is not None:
             self.busy_minutes += now - self._busy_since
             self._busy_since = None
+        if not self.on_duty:
+            self._clock_out(now)
 
     def utilisation_parts(self, now: float) -> tuple[float, float]:
         """(busy minutes, on-duty minutes) so far, counting the current stretch."""

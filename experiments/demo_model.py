@@ -27,7 +27,7 @@ from sim.timeline_file import (
 )
 
 NO_TIMELINE = "none"
-DEMO_DAYS = 7.0          # default horizon of a demo run (a timeline's own `days` if longer)
+DEMO_DAYS = 7.0          # default horizon of a demo run without a timeline (or its `days`)
 ENV_OVERRIDES = "DISTRICT_DEMO_OVERRIDES"   # JSON list of Hydra-style overrides from the CLI
 
 
@@ -45,7 +45,7 @@ def base_setup() -> tuple[dict, str]:
     if not any(o.startswith("sim.days=") for o in rest):
         days = DEMO_DAYS
         if timeline != NO_TIMELINE and load_timeline(timeline).days:
-            days = max(days, load_timeline(timeline).days)
+            days = load_timeline(timeline).days
         rest.append(f"sim.days={days:g}")
     cfg, _ = config_with_timeline([*rest, "sim.progress=false"])
     return cfg, timeline

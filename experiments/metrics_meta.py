@@ -41,6 +41,8 @@ _META: dict[str, tuple[int, str]] = {
     "disputes_raised": (0, "Disputes raised"),
     "incidents_total": (0, "Incidents"),
     "overflow_share": (-1, "Overflow share"),
+    "unreached_share": (-1, "Incidents still waiting at the end"),
+    "court_share": (-1, "Share of disputes ending in court"),
     "money_at_stake_yuan": (0, "Money at stake (yuan)"),
     "annual_staffing_cost_yuan": (-1, "Annual staffing cost (yuan)"),
 }

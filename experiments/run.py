@@ -10,6 +10,7 @@ line naming the field and its allowed range, exit code 2, and nothing is written
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -22,13 +23,15 @@ from omegaconf import DictConfig
 
 from sim import reported
 from sim.compose import CONF_DIR
-from sim.config import ConfigError, parse_config
+from sim.config import ConfigError, parse_config, to_dict
+from sim.output import json_ready
 
 EXIT_BAD_CONFIG = 2
 
 # (metric, label, format) in the order the summary table prints them.
 TABLE = [
     ("disputes_raised", "disputes raised", "{:,.0f}"),
+    ("mean_wait_first_session_days", "wait for a first session (days)", "{:.2f}"),
     ("mediation_success_rate", "mediation success", "{:.2%}"),
     ("community_settled_share", "settled at community level", "{:.1%}"),
     ("escalation_rate", "escalated", "{:.1%}"),
@@ -45,6 +48,7 @@ TABLE = [
     ("mean_queue_delay_min", "mean queue delay (min)", "{:.2f}"),
     ("cross_grid_share", "cross-grid dispatches", "{:.1%}"),
     ("overflow_share", "handed to backup", "{:.1%}"),
+    ("unreached_share", "still waiting at the end", "{:.1%}"),
     ("utilisation_unit_police", "utilisation: police", "{:.1%}"),
     ("utilisation_unit_armed_patrol", "utilisation: armed patrol", "{:.1%}"),
     ("utilisation_unit_rapid_response", "utilisation: rapid response", "{:.1%}"),
@@ -54,7 +58,7 @@ TABLE = [
     ("utilisation_mediator_part_time", "utilisation: part-time mediators", "{:.1%}"),
     ("mean_satisfaction", "mean resident satisfaction", "{:.3f}"),
 ]
-REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "M466"}
+REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "466"}
 STRUCTURE_LABELS = {
     "streets": "streets/towns", "communities": "communities", "grids": "patrol grids",
     "committees": "mediation committees", "committee_mediators": "committee mediators",
@@ -76,7 +80,7 @@ def format_summary(summary: dict) -> str:
     metrics = summary["metrics"]
     calibrated = summary.get("calibration") is not None
     lines = [f"scenario {summary['scenario']}, seed {summary['seed']}, "
-             f"{metrics.get('simulated_days', float('nan')):.0f} days, "
+             f"{metrics.get('simulated_days', float('nan')):g} days, "
              f"{summary.get('wall_seconds', float('nan')):.1f} s"]
     head = f"{'metric':<36}{'simulated':>12}" + (f"{'reported':>12}" if calibrated else "")
     lines += [head, "-" * len(head)]
@@ -107,7 +111,7 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
-        return f"{key}: unknown key (check the spelling; `+{key}=...` adds a new key)"
+        return f"{key}: unknown key (check the spelling against conf/ or the README)"
     lines = text.splitlines()
     return lines[0] if lines else type(exc).__name__
 
@@ -138,6 +142,40 @@ def read_finished(outdir: Path) -> dict | None:
         return None
 
 
+def is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def sweep_combinations(overrides: list[str], limit: int = 64) -> list[list[str]]:
+    """The single-run override lists a multirun command line expands to (its own sweeps, not a
+    preset's `hydra.sweeper.params`); one value at a time if the full product exceeds `limit`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    choices: list[list[str]] = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        line = override.input_line
+        if override.key_or_group.startswith("hydra"):
+            continue  # launcher and sweep settings: not part of the run's config
+        if not override.is_sweep_override():
+            choices.append([line])
+            continue
+        key = line.split("=", 1)[0]
+        try:
+            choices.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        except Exception:  # glob() needs Hydra's config loader: leave it to the jobs
+            continue
+    product = 1
+    for c in choices:
+        product *= len(c)
+    if product <= limit:
+        return [list(combo) for combo in itertools.product(*choices)]
+    base = [c[0] for c in choices]
+    return [base[:i] + [v] + base[i + 1:] for i, c in enumerate(choices) for v in c]
+
+
 def output_dir(cfg: DictConfig) -> Path:
     if cfg.get("output", {}).get("dir"):
         return Path(cfg.output.dir)
@@ -154,16 +192,19 @@ def run_job(cfg: DictConfig) -> float | None:
     # Mesa logs every step at INFO, which Hydra's logging setup would print.
     logging.getLogger("MESA").setLevel(logging.WARNING)
     outdir = output_dir(cfg)
-    done = read_finished(outdir)
-    if done is not None:
-        # Resuming a sweep: this job finished before, keep its outputs untouched.
-        print(f"already finished, skipped: {outdir}")
-        return done["metrics"].get("mediation_success_rate")
     try:
         sim = Simulation(cfg)
     except ConfigError as exc:  # only reachable in multiruns (single runs are pre-checked)
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_CONFIG) from None
+    done = read_finished(outdir)
+    if done is not None and is_multirun() and done.get("config") == json_ready(
+            to_dict(sim.config)):
+        # Resuming a sweep: this job finished before with this very config; keep it.
+        print(f"already finished, skipped: {outdir}")
+        return done["metrics"].get("mediation_success_rate")
+    if done is not None:
+        print(f"note: replacing the earlier run in {outdir}", file=sys.stderr)
     result = sim.run()
     result.write(outdir)
     print(format_summary(result.summary))
@@ -173,13 +214,18 @@ def run_job(cfg: DictConfig) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    hydra_flags = [a for a in argv if a.startswith("-")]
-    if not hydra_flags:
-        # Check a single run's config before Hydra creates its output folder.
-        error = validate_overrides(argv)
-        if error is not None:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_BAD_CONFIG
+    flags = [a for a in argv if a.startswith("-")]
+    overrides = [a for a in argv if not a.startswith("-")]
+    multirun = bool({"-m", "--multirun"} & set(flags))
+    if not set(flags) - {"-m", "--multirun"}:
+        # Check every run's config before Hydra creates any output folder.
+        combos = sweep_combinations(overrides) if multirun else [overrides]
+        for combo in combos:
+            error = validate_overrides(combo)
+            if error is not None:
+                where = f" (in the run {' '.join(combo)})" if multirun else ""
+                print(f"error: {error}{where}", file=sys.stderr)
+                return EXIT_BAD_CONFIG
     sys.argv = [sys.argv[0], *argv]
     run_job()
     return 0

@@ -250,7 +250,7 @@ class Event:
     timeline.  Which fields matter depends on `kind` (see sim/timeline.py)."""
 
     at: Any = 0.0                 # days since the start (number) or "day 2 14:00" (day 1 = start)
-    kind: str = "note"
+    kind: str | None = None       # required: one of EVENT_KINDS
     duration_days: float | None = rng_field(None, 0.0, 36_500.0)
     note: str = ""
     # call_surge
@@ -263,16 +263,25 @@ class Event:
     shift: int | None = rng_field(None, 0, 23)
     # dispute / incident
     category: str | None = None
-    community: int | None = rng_field(None, 0, 1_000_000)
+    community: int | None = rng_field(None, 1, 1_000_000)   # as numbered on the map (from 1)
     severity: float | None = rng_field(None, 0.0, 1.0)
     amount_yuan: float | None = rng_field(None, 0.0, 1e12)
     parties: int = rng_field(2, 1, 1_000_000)
     incident_kind: str | None = None
     priority: int | None = rng_field(None, 1, 3)
-    grid: int | None = rng_field(None, 0, 1_000_000)
+    grid: int | None = rng_field(None, 1, 1_000_000)        # as numbered on the map (from 1)
 
 
-EVENT_KINDS = ("note", "call_surge", "mediator_absence", "unit_absence", "dispute", "incident")
+# The fields each kind of event reads, besides at, kind, duration_days and note.
+EVENT_FIELDS = {
+    "note": (),
+    "call_surge": ("factor", "hotspot_kinds"),
+    "mediator_absence": ("share", "mediator_kind"),
+    "unit_absence": ("share", "unit_type", "shift"),
+    "dispute": ("category", "community", "severity", "amount_yuan", "parties"),
+    "incident": ("incident_kind", "priority", "grid", "community"),
+}
+EVENT_KINDS = tuple(EVENT_FIELDS)
 
 
 # --------------------------------------------------------------------------- scenario / run
@@ -451,9 +460,10 @@ def _optional_one_of(path: str, value: str | None, allowed) -> None:
         _one_of(path, value, tuple(allowed))
 
 
-def _optional_index(path: str, value: int | None, size: int) -> None:
-    if value is not None and value >= size:
-        raise ConfigError(f"{path}: must be an integer in [0, {size - 1}], got {value}")
+def _optional_index(path: str, value: int | None, size: int, first: int = 0) -> None:
+    if value is not None and value >= size + first:
+        raise ConfigError(f"{path}: must be an integer in [{first}, {size - 1 + first}], "
+                          f"got {value}")
 
 
 def _check_events(s: Scenario) -> None:
@@ -461,7 +471,17 @@ def _check_events(s: Scenario) -> None:
 
     for i, ev in enumerate(s.events):
         where = f"scenario.events[{i}]"
+        if ev.kind is None:
+            raise ConfigError(f"{where}.kind: required, one of {', '.join(EVENT_KINDS)}")
         _one_of(f"{where}.kind", ev.kind, EVENT_KINDS)
+        defaults = Event()
+        for f in dataclasses.fields(Event):
+            if f.name in ("at", "kind", "duration_days", "note") or f.name in EVENT_FIELDS[
+                    ev.kind]:
+                continue
+            if getattr(ev, f.name) != getattr(defaults, f.name):
+                raise ConfigError(f"{where}.{f.name}: does not apply to a {ev.kind} event "
+                                  f"(its fields: {', '.join(EVENT_FIELDS[ev.kind]) or 'none'})")
         try:
             event_start_minutes(ev.at)
         except ValueError as exc:
@@ -474,9 +494,9 @@ def _check_events(s: Scenario) -> None:
         if ev.unit_type is not None:
             _optional_index(f"{where}.shift", ev.shift, len(s.units[ev.unit_type].shifts))
         _optional_one_of(f"{where}.category", ev.category, s.disputes.categories)
-        _optional_index(f"{where}.community", ev.community, s.geography.communities)
+        _optional_index(f"{where}.community", ev.community, s.geography.communities, first=1)
         _optional_one_of(f"{where}.incident_kind", ev.incident_kind, s.calls.kinds)
-        _optional_index(f"{where}.grid", ev.grid, s.grids.count)
+        _optional_index(f"{where}.grid", ev.grid, s.grids.count, first=1)
 
 
 def _check_cross_field(cfg: RunConfig) -> None:

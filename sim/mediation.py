@@ -18,6 +18,8 @@ from sim.geography import largest_remainder
 INF = math.inf
 # Severity at which `violence.hazard_per_day` applies.
 REFERENCE_SEVERITY = 0.4
+# A session outcome: the mediator left for good before the case was done.
+HANDED_OVER = "handed_over"
 
 
 class MediationPool:
@@ -115,6 +117,8 @@ class Mediation:
         group_share = np.zeros(m.working_groups)
         for i, c in enumerate(self.category_cfg):
             group_share[i % m.working_groups] += c.share
+        if not self.dcfg.enabled:
+            return  # no disputes in this scenario: no one to staff (utilisation stays NaN)
 
         def staff(pools, weights, count, kind, level, minimum=0):
             per_pool = largest_remainder(weights, count, minimum=min(minimum, count // max(
@@ -275,7 +279,6 @@ class Mediation:
     def life(self, dispute: Dispute):
         """Community station, then street studio, then district working group, then court; at
         any point an unsettled dispute may turn violent."""
-        env = self.env
         tried_a_level = False
         for level in LEVELS:
             pool = self.pool_for(dispute, level)
@@ -289,36 +292,49 @@ class Mediation:
                 if (yield from self._wait(dispute, self.handoff_days * DAY)):
                     return
             tried_a_level = True
-            request = pool.request()
-            if not request.triggered:
-                remaining = dispute.t_violent - env.now
-                if remaining < INF:
-                    yield request | env.timeout(remaining)
-                else:
-                    yield request
-                if not request.triggered:
-                    pool.cancel(request)
-                    self._turn_violent(dispute)
-                    return
-            mediator: Mediator = request.value
-            dispute.mediator_id = mediator.unique_id
-            dispute.mediator_kind = mediator.kind
-            settled = yield from self._sessions(dispute, mediator, level)
-            pool.release(mediator, self._growth(mediator))
-            if settled is None:
+            outcome = HANDED_OVER
+            while outcome is HANDED_OVER:
+                mediator = yield from self._assigned(dispute, pool)
+                if mediator is None:
+                    return  # turned violent while waiting
+                outcome = yield from self._sessions(dispute, mediator, level)
+                pool.release(mediator, 0.0 if outcome is HANDED_OVER else self._growth(mediator))
+            if outcome is None:
                 return  # turned violent
-            if settled:
+            if outcome:
                 self._close(dispute, "settled")
                 return
         self._close(dispute, "court")
 
+    def _assigned(self, dispute: Dispute, pool: MediationPool):
+        """Wait for a mediator of `pool` to take the case; None if violence came first."""
+        env = self.env
+        request = pool.request()
+        if not request.triggered:
+            remaining = dispute.t_violent - env.now
+            if remaining < INF:
+                yield request | env.timeout(remaining)
+            else:
+                yield request
+            if not request.triggered:
+                pool.cancel(request)
+                self._turn_violent(dispute)
+                return None
+        mediator: Mediator = request.value
+        dispute.mediator_id = mediator.unique_id
+        dispute.mediator_kind = mediator.kind
+        return mediator
+
     def _sessions(self, dispute: Dispute, mediator: Mediator, level: str):
-        """Hold up to max_sessions; True if settled, False if not, None if it turned violent."""
+        """Hold up to max_sessions; True if settled, False if not, None if it turned violent,
+        HANDED_OVER if the mediator is gone for good (a colleague at the same level takes it)."""
         d, rng, env = self.dcfg, self.rng, self.env
         for k in range(int(getattr(d.max_sessions, level))):
             mean_gap = getattr(d.first_session_days if k == 0 else d.session_gap_days, level)
             gap = rng.exponential(mean_gap * DAY) if mean_gap > 0 else 0.0
             start = mediator.next_available(env.now + gap)
+            if start == INF:
+                return HANDED_OVER
             if (yield from self._wait(dispute, start - env.now)):
                 return None
             if dispute.sessions == 0:

@@ -69,6 +69,9 @@ def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file private (0600); give it the usual mode so a shared sweep folder
+    # (Slurm, Ray) stays readable by the team.
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -78,9 +81,23 @@ def _atomic(path: Path, write) -> None:
         raise
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame to parquet atomically."""
     _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def json_ready(obj):
+    """`obj` as JSON would give it back: NaN and inf as None, numpy scalars as Python."""
+    return _json_safe(obj)
 
 
 def _json_safe(obj):

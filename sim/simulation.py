@@ -91,6 +91,14 @@ class Simulation:
     """One run of one scenario: validate the config, build the model, step it to the end."""
 
     def __init__(self, cfg: Any):
+        if isinstance(cfg, dict) and "scenario" not in cfg:
+            # A partial plain dict ({"seed": 1, "sim": {"days": 3}}) overrides the default
+            # config; a dict with a scenario is taken as complete.
+            from omegaconf import OmegaConf
+
+            from sim.compose import compose_config
+
+            cfg = OmegaConf.merge(compose_config(), cfg)
         self.config: RunConfig = parse_config(cfg)
 
     @classmethod

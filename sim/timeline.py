@@ -13,6 +13,8 @@ Kinds (fields of ``sim.config.Event``):
 - ``incident``: one incident of ``incident_kind`` in ``grid`` (or ``community``);
 - ``note``: only a line in the narrative.
 
+Communities and grids are numbered as on the map, from 1 (the output tables count from 0).
+
 Extra calls and absences draw from their own stream, so the regular arrivals stay the same as
 without the timeline (common random numbers).
 """
@@ -150,7 +152,9 @@ class Timeline:
 
     def _dispute(self, ev: Event):
         self.model.mediation.inject(
-            category=ev.category, community=ev.community, severity=ev.severity,
+            category=ev.category,
+            community=None if ev.community is None else ev.community - 1,
+            severity=ev.severity,
             amount_yuan=ev.amount_yuan, parties=ev.parties, rng=self.rng)
         return
         yield  # pragma: no cover
@@ -162,9 +166,9 @@ class Timeline:
         name = ev.incident_kind or next(iter(calls.kinds))
         kind = calls.kinds[name]
         if ev.grid is not None:
-            cell = d.grid_cells.pick(np.array([ev.grid]), self.rng.random(1))
+            cell = d.grid_cells.pick(np.array([ev.grid - 1]), self.rng.random(1))
         elif ev.community is not None:
-            cell = d.community_cells.pick(np.array([ev.community]), self.rng.random(1))
+            cell = d.community_cells.pick(np.array([ev.community - 1]), self.rng.random(1))
         else:
             cell = self.rng.integers(d.n_cells, size=1)
         x, y = d.random_points_in_cells(cell, self.rng)

@@ -9,7 +9,7 @@
       - at: day 2 14:00               # or a number of days since the start
         kind: dispute                 # note | call_surge | mediator_absence | unit_absence |
         category: labour              # dispute | incident   (fields: see sim/timeline.py)
-        community: 4
+        community: 5                  # as numbered on the map (from 1)
         parties: 40
         note: Forty workers at a construction site in community 5 say they were not paid
 

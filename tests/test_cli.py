@@ -51,3 +51,24 @@ def test_cli_run_writes_outputs_and_prints_summary(tmp_path):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["scenario"] == "hypercube"
+
+
+def test_multirun_with_a_bad_value_stops_before_any_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = cli("-m", "scenario=small_district", "sim.days=1", "scenario.grids.count=6,0",
+               "seed=0,1", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "scenario.grids.count" in lines[0]
+    assert not sweep.exists()
+
+
+def test_a_finished_folder_is_rerun_for_a_different_config(tmp_path):
+    out = tmp_path / "run"
+    first = cli("scenario=hypercube", "sim.days=5", "seed=1", f"output.dir={out}",
+                f"hydra.run.dir={tmp_path / 'h1'}")
+    assert first.returncode == 0, first.stderr
+    second = cli("scenario=hypercube", "sim.days=5", "seed=2", f"output.dir={out}",
+                 f"hydra.run.dir={tmp_path / 'h2'}")
+    assert second.returncode == 0 and "skipped" not in second.stdout
+    assert json.loads((out / "summary.json").read_text())["seed"] == 2

@@ -166,3 +166,17 @@ def test_step_advances_one_tick():
     model.step()
     assert model.now == 120.0 and model.steps == 2
     assert any(u.state == "patrolling" for u in model.units)
+
+
+def test_overloaded_variant_cannot_hide_its_backlog():
+    r = run("scenario=small_district", "sim.days=3",
+            "scenario.calls.rate_per_1000_per_year=2000", "scenario.units.police.per_shift=1",
+            "scenario.units.guard.per_shift=0", "scenario.units.armed_patrol.per_shift=0",
+            "scenario.units.rapid_response.per_shift=0")
+    m = r.metrics
+    assert m["unreached_share"] > 0.5
+    # Waiting incidents count with their wait so far: hours, not the few served ones' minutes.
+    assert m["response_p90_min_p3"] > 600 and m["mean_queue_delay_min"] > 300
+    assert m["p1_within_5min_share"] < 0.2
+    # Overtime counts as time on duty: nobody is busy more than all of the time.
+    assert 0.9 < m["utilisation_unit_police"] <= 1.0

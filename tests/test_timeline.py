@@ -28,6 +28,8 @@ def test_event_times(at, minutes):
      "scenario.events[0].hotspot_kinds"),
     ({"at": 1, "kind": "unit_absence", "unit_type": "tank"}, "scenario.events[0].unit_type"),
     ({"at": 1, "kind": "dispute", "community": 500}, "scenario.events[0].community"),
+    ({"at": 1, "share": 0.3, "mediator_kind": "part_time"}, "scenario.events[0].kind"),
+    ({"at": 1, "kind": "call_surge", "share": 0.3}, "scenario.events[0].share"),
 ])
 def test_bad_events_name_the_field(event, field):
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
@@ -70,3 +72,13 @@ def test_absences_and_injected_cases():
     # With every Xiao Ma away from day 0.5, nobody of that kind takes a case after it.
     late = disputes[disputes.t_raised > 0.5 * 1440]
     assert not (late.mediator_kind == "xiaoma").any()
+
+
+def test_mediators_gone_for_good_hand_their_cases_over():
+    # Part-timers leave for good while holding cases: colleagues take them over, no crash.
+    events = [{"at": 5, "kind": "mediator_absence", "mediator_kind": "part_time", "share": 1.0}]
+    r = Simulation(with_events(events, "scenario=small_district", "sim.days=20")).run()
+    late = r.disputes[r.disputes.t_raised > 5 * 1440]
+    assert len(late) > 5
+    assert not (late.mediator_kind == "part_time").any()
+    assert (r.disputes.outcome == "settled").sum() > 10

@@ -38,7 +38,7 @@ def test_wage_dispute_injects_the_forty_worker_case():
     wage = result.disputes[result.disputes.amount_yuan == 1_200_000]
     assert len(wage) == 1
     row = wage.iloc[0]
-    assert row.category == "labour" and row.community == 4
+    assert row.category == "labour" and row.community == 4   # tables count from 0
     assert row.t_raised == pytest.approx(1440 + 14 * 60)
 
 
