@@ -14,7 +14,6 @@ import itertools
 import json
 import logging
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -100,35 +99,18 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _one_line(exc: BaseException) -> str:
-    from hydra.errors import MissingConfigException
-
-    found = re.search(r"Could not find '([^'/]+)/([^']+)'", str(exc))
-    if isinstance(exc, MissingConfigException) and found:
-        group, option = found.groups()
-        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-        return f"{group}: unknown option '{option}'; allowed: {', '.join(options)}"
-    text = str(exc).strip()
-    if text.startswith("Could not override '"):
-        key = text.split("'")[1]
-        return f"{key}: unknown key (check the spelling against conf/ or the README)"
-    lines = text.splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def validate_overrides(overrides: list[str]) -> str | None:
     """The one-line error a single run with these overrides would hit, or None if it is fine."""
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
-    from sim.compose import compose_config
+    from sim.compose import compose_config, explain
 
     try:
         parse_config(compose_config(overrides))
     except ConfigError as exc:
         return str(exc)
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        return _one_line(exc)
+    except (HydraException, ValueError) as exc:   # e.g. a malformed sweep value
+        return explain(exc)
     return None
 
 

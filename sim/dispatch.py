@@ -64,9 +64,13 @@ class Dispatcher:
         self.y[unit.index] = y
 
     def travel_time(self, unit: PatrolUnit, x: float, y: float) -> float:
-        """Minutes from the unit's position to (x, y): turnout plus street-grid driving."""
+        """Minutes from the unit's position to (x, y): turnout plus street-grid driving.  A unit
+        on its way back is placed where it is now (the arrays are refreshed once a tick)."""
         i = unit.index
-        return (abs(unit.x - x) + abs(unit.y - y)) * self._inv_speed[i] + self._turnout[i]
+        ux, uy = unit.x, unit.y
+        if unit.trip is not None and unit.state == "returning":
+            ux, uy = unit.position_on_trip(self.env.now)
+        return (abs(ux - x) + abs(uy - y)) * self._inv_speed[i] + self._turnout[i]
 
     def _set_free(self, unit: PatrolUnit, free: bool) -> None:
         # The flag lives twice: on the unit for the scalar paths, in `self.free` for the

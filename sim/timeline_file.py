@@ -215,7 +215,15 @@ def config_with_timeline(overrides: list[str] | tuple[str, ...] = (),
     days = (timeline.days if timeline and timeline.days else None) or default_days
     if days is not None and not any(o.startswith("sim.days=") for o in rest):
         rest = [*rest, f"sim.days={days:g}"]
-    cfg = OmegaConf.to_container(compose_config(rest), resolve=True)
+    try:
+        cfg = OmegaConf.to_container(compose_config(rest), resolve=True)
+    except ConfigError as exc:
+        if timeline is not None and "scenario" in timeline.top_lines and str(exc).startswith(
+                "scenario:"):
+            # The timeline named the scenario: point at its line.
+            raise TimelineError(f"{_display(timeline.path)}, line "
+                                f"{timeline.top_lines['scenario']}: {exc}") from None
+        raise
     if timeline is None:
         parse_config(cfg)
         return cfg, None
