@@ -72,3 +72,21 @@ def test_a_finished_folder_is_rerun_for_a_different_config(tmp_path):
                  f"hydra.run.dir={tmp_path / 'h2'}")
     assert second.returncode == 0 and "skipped" not in second.stdout
     assert json.loads((out / "summary.json").read_text())["seed"] == 2
+
+
+def test_every_policy_knob_and_preset_sweep_composes():
+    import yaml
+
+    from experiments.run import sweep_combinations, validate_overrides
+
+    for knob in ["policy.grids=40", "policy.mentoring=false", "policy.dispatch_rule=nearest",
+                 "policy.full_time_factor=2", "++policy.unit_factors.police=1.5",
+                 "policy=grids_50", "policy=platform_off"]:
+        assert validate_overrides([knob]) is None, knob
+    for preset in sorted((ROOT / "conf" / "experiment").glob("*.yaml")):
+        params = yaml.safe_load(preset.read_text())["hydra"]["sweeper"]["params"]
+        swept = [f"{key}={value}" for key, value in params.items()]
+        runs = sweep_combinations([f"+experiment={preset.stem}", *swept], limit=1)
+        assert runs, preset
+        for combo in runs:
+            assert validate_overrides(combo) is None, (preset.stem, combo)
