@@ -1,26 +1,34 @@
-"""The trainers' browser page: Mesa's SolaraViz around the district model.
+"""The trainers' browser page: the district model with Mesa's update mechanism, our own labels.
 
 Started by ``python -m experiments.demo`` (which runs ``solara run experiments.demo_app``); the
 scenario and other overrides arrive in the environment (see ``experiments.demo_model``).
 
-Layout: Mesa's sidebar (speed = play interval, steps per frame, Reset / play-pause / Step, the
-Reset parameters) plus our clock, language switch and live policy knobs; the main area holds the
-map, the narrative log, three charts and the timeline's teaching note.  Each browser tab gets
+Layout: the sidebar holds the clock, the language switch's labels, the live policy knobs, the run
+controls (Reset / play-pause / Step, pause between steps, steps per press) and the Reset
+parameters; the main area holds the map, the narrative log, three charts and the timeline's
+teaching note in a draggable grid.  We do not use Mesa's ``SolaraViz`` page: its controller and
+card titles are fixed English strings.  We still use Mesa's ``ModelCreator`` (Reset parameters,
+labelled by us) and its ``update_counter``/``force_update`` redraw signal.  Each browser tab gets
 its own model (``use_memo`` inside ``Page``): a module-level model would be shared by all tabs.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
+import traceback
 
 import solara
-from mesa.visualization import SolaraViz, solara_viz
+import solara.lab
+from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
 
 from experiments.demo_charts import busy_chart, disputes_chart, response_chart
 from experiments.demo_map import map_figure
 from experiments.demo_model import DemoModel, base_setup, timeline_choices
 from experiments.demo_text import clock, t
+from sim.config import ConfigError
 from sim.timeline import event_start_minutes
 
 Lang = solara.create_context("en")
@@ -169,48 +177,104 @@ def model_params(model: DemoModel, lang: str) -> dict:
     }
 
 
-COMPONENTS = [(MapView, 0), (NarrativeView, 0), (DisputesView, 0), (ResponseView, 0),
-              (BusyView, 0), (TimelineView, 0)]
+@solara.component
+def ControlsCard(model, playing, interval, per_frame, reset_params, lang: str):
+    """Reset / play-pause / Step and the speed: Mesa's ``ModelController`` in our words.
+
+    The run state lives in ``Page`` (reactive values passed in), so a language switch neither
+    pauses the run nor forgets the speed.
+    """
+    update_counter.get()
+    error = solara.use_reactive(None)
+    done = not model.value.running
+    drawn = solara.use_memo(threading.Event, [])
+    solara.use_effect(drawn.set)     # no dependencies: after every render, i.e. every frame shown
+
+    def advance():
+        for _ in range(per_frame.value):
+            model.value.step()
+            if not model.value.running:
+                break
+        force_update()
+
+    def play_loop():
+        # Runs in a thread (as Mesa's controller does); a new task starts when `playing` flips.
+        try:
+            while playing.value and model.value.running:
+                time.sleep(interval.value / 1000)
+                drawn.clear()
+                advance()
+                # While another thread renders (a knob, the language switch), our redraw request
+                # is left to that render, which keeps re-rendering as long as we change the model:
+                # without this wait the model would run on unseen and the page freeze.
+                drawn.wait(timeout=10)
+        except Exception as exc:    # show it on the page rather than only in the server log
+            traceback.print_exc()
+            error.set(f"{type(exc).__name__}: {exc}")
+            playing.set(False)
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def reset():
+        playing.set(False)
+        error.set(None)
+        try:
+            model.set(DemoModel(**reset_params.value))
+        except ConfigError as exc:
+            error.set(str(exc))
+
+    with solara.Card(t("controls", lang)):
+        solara.SliderInt(t("play_interval", lang), value=interval, min=1, max=500, step=10)
+        solara.SliderInt(t("per_frame", lang), value=per_frame, min=1, max=24)
+        with solara.Row(justify="space-between"):
+            solara.Button(t("reset", lang), color="primary", on_click=reset,
+                          classes=["demo-reset"])
+            solara.Button(t("pause" if playing.value else "play", lang), color="primary",
+                          on_click=lambda: playing.set(not playing.value), disabled=done,
+                          classes=["demo-play"])
+            solara.Button(t("step", lang), color="primary", on_click=advance,
+                          disabled=playing.value or done, classes=["demo-step"])
+        if error.value:
+            solara.Error(error.value)
+
+
+COMPONENTS = [MapView, NarrativeView, DisputesView, ResponseView, BusyView, TimelineView]
 # Grid cells (12 columns) for COMPONENTS: a big map beside the log, three charts in a row, then
 # the teaching note.  Trainers can still drag and resize them.
-LAYOUT = [(0, 0, 7, 15), (7, 0, 5, 15), (0, 15, 4, 10), (4, 15, 4, 10), (8, 15, 4, 10),
-          (0, 25, 12, 8)]
-
-
-def _initial_layout(num_components: int) -> list[dict]:
-    if num_components != len(LAYOUT):
-        return _mesa_layout(num_components)
-    return [{"i": i, "x": x, "y": y, "w": w, "h": h, "moved": False}
-            for i, (x, y, w, h) in enumerate(LAYOUT)]
-
-
-# SolaraViz has no layout argument; its two-column default makes the map too small to read.
-_mesa_layout = solara_viz.make_initial_grid_layout
-solara_viz.make_initial_grid_layout = _initial_layout
+LAYOUT = [{"i": i, "x": x, "y": y, "w": w, "h": h, "moved": False}
+          for i, (x, y, w, h) in enumerate([(0, 0, 7, 15), (7, 0, 5, 15), (0, 15, 4, 10),
+                                            (4, 15, 4, 10), (8, 15, 4, 10), (0, 25, 12, 8)])]
 
 
 @solara.component
 def Page():
-    """One browser tab: its own model, language and SolaraViz."""
+    """One browser tab: its own model, language, run controls and panels."""
     lang = solara.use_reactive("en")
     first = solara.use_memo(DemoModel, [])
     model = solara.use_reactive(first)
+    playing = solara.use_reactive(False)
+    interval = solara.use_reactive(150)        # ms between steps while playing
+    per_frame = solara.use_reactive(1)         # steps per Step press / per redraw while playing
+    reset_params = solara.use_reactive({})     # filled by ModelCreator, used by Reset
+    layout = solara.use_reactive(LAYOUT)
     Lang.provide(lang.value)
 
     def switch_language():
         lang.set("zh" if lang.value == "en" else "en")
 
     with solara.AppBar():
+        solara.AppBarTitle(f"{t('title', lang.value)} · {model.value.cfg.scenario.name}")
         solara.Button(t("switch_lang", lang.value), on_click=switch_language, text=True,
                       classes=["lang-switch"], style={"color": "white"})
     with solara.Sidebar():
         ClockCard(model.value, lang.value)
+        ControlsCard(model, playing, interval, per_frame, reset_params, lang.value)
         PolicyCard(model.value, lang.value)
-    name = f"{t('title', lang.value)} · {model.value.cfg.scenario.name}"
-    # Keyed by language: SolaraViz reads its labels once, so a language switch remounts it
-    # (same model; it pauses) with the Reset parameters taken from the running model.
-    SolaraViz(model, components=COMPONENTS, model_params=model_params(model.value, lang.value),
-              name=name, play_interval=150).key(f"viz-{lang.value}")
+        with solara.Card(t("model_params", lang.value)):
+            ModelCreator(model, model_params(model.value, lang.value),
+                         model_parameters=reset_params)
+    solara.GridDraggable(items=[c(model.value) for c in COMPONENTS], grid_layout=layout.value,
+                         resizable=True, draggable=True, on_grid_layout=layout.set)
 
 
 def _check() -> None:

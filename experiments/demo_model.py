@@ -1,5 +1,5 @@
-"""The district model as the browser demo builds it: keyword parameters Mesa's SolaraViz can
-pass on Reset (seed, timeline, grid count, staffing), plus live policy knobs that remember their
+"""The district model as the browser demo builds it: keyword parameters the page passes on
+Reset (seed, timeline, grid count, staffing), plus live policy knobs that remember their
 setting and a narrative that translates the timeline's notes.
 
 The base config (scenario and other overrides from the command line) is composed once per

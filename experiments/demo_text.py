@@ -49,7 +49,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "priority": ("P{p}", "{p}级"),
     # panels
     "narrative": ("What just happened", "刚刚发生了什么"),
-    "nothing_yet": ("Nothing yet: press Step or ▶.", "暂无事件：请按 Step 或 ▶。"),
+    "nothing_yet": ("Nothing yet: press Step or ▶ Play.", "暂无事件：请按“单步”或“▶ 播放”。"),
     "policy": ("Policy (applies now)", "政策（即时生效）"),
     "dispatch_rule": ("Dispatch rule", "派警规则"),
     "own_then_nearest": ("own grid, then nearest", "先本网格后最近"),
@@ -66,7 +66,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "teaching_note": ("Teaching note", "教学提示"),
     "upcoming": ("Events", "事件"), "done": ("done", "已发生"), "next": ("to come", "未发生"),
     "reset_hint": ("Seed, timeline, grids and staffing apply on Reset.",
-                   "随机种子、时间线、网格数和人员配置在重置（Reset）后生效。"),
+                   "随机种子、时间线、网格数和人员配置在“重置”后生效。"),
+    # run controls (ours, not Mesa's: its controller's labels are fixed English strings)
+    "controls": ("Run", "运行控制"),
+    "play_interval": ("Pause between steps (ms)", "每步间隔（毫秒）"),
+    "per_frame": ("Steps per press / redraw", "每次推进步数"),
+    "reset": ("Reset", "重置"), "play": ("▶ Play", "▶ 播放"), "pause": ("❚❚ Pause", "❚❚ 暂停"),
+    "step": ("Step", "单步"),
+    "model_params": ("Model parameters (apply on Reset)", "模型参数（重置后生效）"),
     # model parameters (applied on reset)
     "p_seed": ("Seed", "随机种子"), "p_timeline": ("Timeline", "时间线"),
     "p_grids": ("Patrol grids", "巡区网格数"),

@@ -83,6 +83,19 @@ def server(tmp_path):
         log.close()
 
 
+# Every label the sidebar showed in English before the demo had its own controls (Mesa's
+# controller, card titles and step counter); none may remain after switching to Chinese.
+ENGLISH_CONTROLS = ("Controls", "Play Interval", "Render Interval", "Use Threads", "Reset",
+                    "Step", "Play", "Pause", "Model Parameters", "Time:", "Page 0", "Run")
+IMAGES_READY = ("() => [...document.querySelectorAll('.vue-grid-item img.widget-image')]"
+                ".filter(i => i.complete && i.naturalWidth > 300).length >= 4")
+
+
+def _clock_is(page, text: str) -> None:
+    page.wait_for_function("(t) => document.querySelector('.demo-clock').innerText === t",
+                           arg=text, timeout=20_000)
+
+
 def test_step_map_language_screenshot(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -93,27 +106,21 @@ def test_step_map_language_screenshot(server, tmp_path):
         page.on("request", lambda r: r.url.startswith(LOCAL) or external.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server, wait_until="domcontentloaded", timeout=30_000)
-        step = page.get_by_role("button", name="Step")
+        step = page.get_by_role("button", name="Step", exact=True)
         step.wait_for(state="visible", timeout=30_000)
         clock = page.locator(".demo-clock")
         assert clock.inner_text() == "Day 1, 00:00"
         # Map and three charts are matplotlib images.
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.vue-grid-item img.widget-image')]"
-            ".filter(i => i.complete && i.naturalWidth > 300).length >= 4", timeout=30_000)
+        page.wait_for_function(IMAGES_READY, timeout=30_000)
         map_img = page.locator(".vue-grid-item img.widget-image").first
         before = map_img.get_attribute("src")
 
         for _ in range(10):     # 10 simulated hours: units are on duty and moving
             step.click()
-        page.wait_for_function(
-            "() => document.querySelector('.demo-clock').innerText === 'Day 1, 10:00'",
-            timeout=20_000)
+        _clock_is(page, "Day 1, 10:00")
         page.wait_for_function("(b) => document.querySelector("
                                "'.vue-grid-item img.widget-image').src !== b", arg=before,
                                timeout=20_000)
-        page.wait_for_function("() => document.body.innerText.includes('Time: 10')",
-                               timeout=10_000)                          # Mesa's own counter
         log = page.locator(".narrative-log").inner_text()
         assert "dispatched" in log or "reported" in log, log
         # The map shows units: the sidebar counts what the map draws ("13 units on the map").
@@ -126,22 +133,45 @@ def test_step_map_language_screenshot(server, tmp_path):
         page.wait_for_function(
             "() => document.querySelector('.demo-clock').innerText.startsWith('第1天')",
             timeout=20_000)
-        # SolaraViz remounts in the new language (same model, same time).
         page.wait_for_function("() => document.body.innerText.includes('刚刚发生了什么')",
                                timeout=20_000)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.vue-grid-item img.widget-image')]"
-            ".filter(i => i.complete && i.naturalWidth > 300).length >= 4", timeout=20_000)
+        page.wait_for_function(IMAGES_READY, timeout=20_000)
         body = page.locator("body").inner_text()
-        assert "政策（即时生效）" in body and "兼职调解员" in body and "第1天 10:00" in body
-        assert "Time: 10" in body                     # the model was not reset by the switch
+        assert "政策（即时生效）" in body and "兼职调解员" in body
+        assert "第1天 10:00" in body                   # the model was not reset by the switch
+        # Our run controls and the Reset parameters' card speak Chinese, Mesa's English is gone
+        # (button text is upper-cased by CSS, hence the case-insensitive check).
+        for label in ("运行控制", "每步间隔（毫秒）", "每次推进步数", "模型参数（重置后生效）",
+                      "随机种子"):
+            assert label in body, label
+        sidebar = page.locator(".v-navigation-drawer").inner_text().lower()
+        left = [w for w in ENGLISH_CONTROLS if w.lower() in sidebar]
+        assert not left, f"still in English: {left}"
+        play = page.get_by_role("button", name="▶ 播放")
+        assert play.is_visible() and page.get_by_role("button", name="重置").is_visible()
+
+        page.get_by_role("button", name="单步", exact=True).click()     # still steps
+        _clock_is(page, "第1天 11:00")
+        play.click()                                  # plays until paused
+        page.wait_for_function("() => document.querySelector('.demo-clock').innerText"
+                               " >= '第1天 13:00'", timeout=20_000)
+        page.get_by_role("button", name="❚❚ 暂停").click()
+        page.get_by_role("button", name="▶ 播放").wait_for(state="visible", timeout=10_000)
         page.wait_for_timeout(500)
         shot = tmp_path / "demo_zh.png"
         page.screenshot(path=str(shot), full_page=True)
+
+        # Reset applies a Reset parameter: no timeline, back to the start.
+        page.locator(".v-navigation-drawer .v-select").last.click()
+        page.locator(".v-menu__content .v-list-item", has_text="none").click()
+        page.get_by_role("button", name="重置").click()
+        _clock_is(page, "第1天 00:00")
+        page.wait_for_function("() => document.querySelector('.timeline-note').innerText"
+                               ".includes('无时间线')", timeout=20_000)
         browser.close()
     assert shot.stat().st_size > 50_000
     results = ROOT / "results"
     results.mkdir(exist_ok=True)
-    shutil.copy(shot, results / "demo_browser_screenshot.png")
+    shutil.copy(shot, results / "demo_zh.png")
     assert not external, f"the page asked the internet for {external}"
     assert not errors, errors
