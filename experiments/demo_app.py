@@ -41,29 +41,22 @@ def _figure(fig):
     return solara.FigureMatplotlib(fig, format="png")
 
 
-@solara.component
-def MapView(model):
-    """The district map (re-drawn after every step)."""
-    update_counter.get()
-    _figure(map_figure(model, solara.use_context(Lang)))
+def _figure_view(draw, doc: str):
+    """A panel that re-draws `draw(model, lang)` after every step."""
+
+    @solara.component
+    def View(model):
+        update_counter.get()
+        _figure(draw(model, solara.use_context(Lang)))
+
+    View.__doc__ = doc
+    return View
 
 
-@solara.component
-def DisputesView(model):
-    update_counter.get()
-    _figure(disputes_chart(model, solara.use_context(Lang)))
-
-
-@solara.component
-def ResponseView(model):
-    update_counter.get()
-    _figure(response_chart(model, solara.use_context(Lang)))
-
-
-@solara.component
-def BusyView(model):
-    update_counter.get()
-    _figure(busy_chart(model, solara.use_context(Lang)))
+MapView = _figure_view(map_figure, "The district map.")
+DisputesView = _figure_view(disputes_chart, "Open disputes by level.")
+ResponseView = _figure_view(response_chart, "Response times so far.")
+BusyView = _figure_view(busy_chart, "Busy units by type.")
 
 
 @solara.component
