@@ -20,7 +20,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+
+from sim.output import atomic_write
 
 DONE_MARKER = "DONE"
 SUMMARY_FILE = "summary.json"
@@ -63,44 +64,10 @@ class CollectResult:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, writer: Callable[[Path], None]) -> Path:
-    """Run ``writer(tmp)`` on a temp file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp creates 0600 files; outputs should get the usual permissions like open() gives.
-    os.chmod(tmp, 0o666 & ~_current_umask())
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write UTF-8 text to ``path`` atomically."""
-    return _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write bytes to ``path`` atomically."""
-    return _atomic_write(path, lambda tmp: tmp.write_bytes(data))
-
-
 def atomic_write_parquet(path: Path, data: pd.DataFrame | pa.Table) -> Path:
     """Write a DataFrame or Arrow table to ``path`` as parquet, atomically."""
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
-    return _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 # --------------------------------------------------------------------------- job discovery

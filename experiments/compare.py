@@ -32,7 +32,6 @@ from scipy import stats
 from experiments import metrics_meta
 from experiments.collect import (
     InputError,
-    atomic_write_text,
     common_settings_line,
     constant_overrides,
     load_runs,
@@ -41,6 +40,7 @@ from experiments.collect import (
     require_dir,
     variant_order,
 )
+from sim.output import write_text
 
 COMPARISON_CSV = "comparison.csv"
 COMPARISON_MD = "comparison.md"
@@ -277,8 +277,8 @@ def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float,
 def write_comparison(sweep_dir: Path, comparison: pd.DataFrame, level: float,
                      common_line: str = "") -> list[Path]:
     """Write comparison.csv and comparison.md atomically; return their paths."""
-    csv_path = atomic_write_text(sweep_dir / COMPARISON_CSV, comparison.to_csv(index=False))
-    md_path = atomic_write_text(sweep_dir / COMPARISON_MD,
+    csv_path = write_text(sweep_dir / COMPARISON_CSV, comparison.to_csv(index=False))
+    md_path = write_text(sweep_dir / COMPARISON_MD,
                                 comparison_markdown(comparison, sweep_dir, level, common_line))
     return [csv_path, md_path]
 

@@ -46,8 +46,9 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
-from experiments.collect import InputError, atomic_write_text
+from experiments.collect import InputError
 from experiments.compare import fmt_number, mean_ci
+from sim.output import write_text
 
 DEFAULT_EXPERIMENT = "min_staffing"
 CALLBACK_NAME = "min_staffing"
@@ -460,10 +461,10 @@ def write_outputs(result: SearchResult, outdir: Path) -> list[Path]:
     summary = best_summary(result)
     text = json.dumps(summary, indent=2, default=float, allow_nan=True)
     return [
-        atomic_write_text(outdir / "candidates.csv", candidates_frame(result).to_csv(index=False)),
-        atomic_write_text(outdir / "evaluations.csv",
+        write_text(outdir / "candidates.csv", candidates_frame(result).to_csv(index=False)),
+        write_text(outdir / "evaluations.csv",
                           evaluations_frame(result).to_csv(index=False)),
-        atomic_write_text(outdir / "best.json", text + "\n"),
+        write_text(outdir / "best.json", text + "\n"),
     ]
 
 

@@ -30,7 +30,6 @@ from experiments.collect import (
     DISPUTES_FILE,
     INCIDENTS_FILE,
     InputError,
-    atomic_write_bytes,
     label_columns,
     load_long_table,
     load_runs,
@@ -39,6 +38,7 @@ from experiments.collect import (
     variant_order,
 )
 from experiments.compare import mean_ci
+from sim.output import write_bytes
 
 FIGURES_DIR = "figures"
 MINUTES_PER_DAY = 1440.0
@@ -79,7 +79,7 @@ def save_figure(fig, outdir: Path, stem: str) -> list[Path]:
     for fmt in ("png", "svg"):
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight")
-        paths.append(atomic_write_bytes(outdir / f"{stem}.{fmt}", buffer.getvalue()))
+        paths.append(write_bytes(outdir / f"{stem}.{fmt}", buffer.getvalue()))
     plt.close(fig)
     return paths
 

@@ -24,7 +24,6 @@ from experiments.collect import (
     DONE_MARKER,
     RUNS_FILE,
     InputError,
-    atomic_write_text,
     common_settings_line,
     find_job_dirs,
     load_runs,
@@ -38,6 +37,7 @@ from experiments.compare import (
     run_comparison,
 )
 from experiments.plot import FIGURES_DIR, plot_sweep
+from sim.output import write_text
 
 REPORT_FILE = "report.html"
 
@@ -168,7 +168,7 @@ as higher/lower). Intervals are not adjusted for multiple comparisons.</p>
 <h2>Figures</h2>{_figures_html(sweep / FIGURES_DIR)}
 </body></html>
 """
-    return atomic_write_text(sweep / REPORT_FILE, doc)
+    return write_text(sweep / REPORT_FILE, doc)
 
 
 def main(argv: list[str] | None = None) -> int:

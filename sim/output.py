@@ -65,7 +65,10 @@ def disputes_frame(disputes: list[Dispute]) -> pd.DataFrame:
     return df
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> Path:
+    """Run ``write(tmp)`` on a temp file beside `path`, then rename it into place: a reader
+    never sees a half-written file, and a killed writer leaves only a ``.*.tmp`` behind."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -79,6 +82,7 @@ def _atomic(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return path
 
 
 def _current_umask() -> int:
@@ -90,9 +94,19 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
     """Write a DataFrame to parquet atomically."""
-    _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+    return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write bytes atomically."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def json_ready(obj):
@@ -115,12 +129,7 @@ def _json_safe(obj):
 def write_json(obj: dict, path: Path) -> None:
     """Write JSON atomically (NaN and inf become null, so any JSON reader can load it)."""
     text = json.dumps(_json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False)
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-
-    _atomic(Path(path), write)
+    write_text(path, text + "\n")
 
 
 def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
