@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import mesa
 
-STATES = ("off_duty", "patrolling", "dispatched", "on_scene", "returning")
-BUSY_STATES = ("dispatched", "on_scene")
+STATES = ("off_duty", "patrolling", "dispatched", "on_scene", "reporting", "duty", "returning")
+# Not free for dispatch: on a job (travelling, on scene, writing it up) or on other duty.
+BUSY_STATES = ("dispatched", "on_scene", "reporting", "duty")
 
 
 class PatrolUnit(mesa.Agent):
@@ -26,9 +27,12 @@ class PatrolUnit(mesa.Agent):
         self.shift_index = shift_index      # which of its type's shifts it works
         self.absent_until = 0.0             # off the roster until this time (timeline events)
         self.state = "off_duty"
+        self.activity = ""                  # what it is doing while in state "duty"
         self.on_duty = False
         self.free = False                   # on duty and dispatchable (patrolling or returning)
         self.off_after_job = False          # shift ended while busy: go home after this job
+        self.shift_token = 0                # bumps at each shift start; stale stories stop
+        self.clear_event = None             # fires when its job is done (a duty is waiting)
         self.x = 0.0
         self.y = 0.0
         self.beat_x = 0.0                   # the patrol point it returns to after a job
@@ -36,14 +40,41 @@ class PatrolUnit(mesa.Agent):
         self.trip = None                    # (x0, y0, x1, y1, t0, t1) while driving
         self.incident = None
         self.epoch = 0                      # bumps on each dispatch; stale returns are ignored
-        self.busy_minutes = 0.0
-        self.duty_minutes = 0.0
+        self.busy_minutes = 0.0             # on calls: dispatch to report written
+        self.duty_minutes = 0.0             # on duty, overtime included
+        self.free_minutes = 0.0             # free for dispatch while on duty
         self._busy_since = None
         self._duty_since = None
+        self._free_since = None
 
     @property
     def busy(self) -> bool:
         return self.state in BUSY_STATES
+
+    # ------------------------------------------------------------------ the shift's own work
+
+    def shift_work(self, dispatcher, activities: list[tuple[float, str, float]], end: float):
+        """SimPy process: the work of one shift besides calls.  `activities` lists (when, what,
+        minutes): the hand-over at the start, a meal break, a spell of fixed-post or station
+        duty.  Each waits until the unit is clear of the job in hand, and none outlasts the
+        shift."""
+        env = self.model.env
+        token = self.shift_token
+        for at, activity, minutes in activities:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            if token != self.shift_token or not self.on_duty or env.now >= end:
+                return
+            if self.free:
+                dispatcher.hold(self)
+            elif self.state != "duty" and not (yield dispatcher.when_clear(self)):
+                return                      # its shift ended while it was on the job
+            self.state, self.activity = "duty", activity
+            yield env.timeout(min(minutes, end - env.now))
+            self.activity = ""
+            dispatcher.resume(self)
+
+    # ------------------------------------------------------------------ position
 
     def position_on_trip(self, now: float) -> tuple[float, float]:
         """Where the unit is on its current drive: along the street grid, x leg then y leg."""
@@ -63,21 +94,38 @@ class PatrolUnit(mesa.Agent):
         hour = (now / 60.0) % 24.0
         return (hour - self.shift_start_h) % 24.0 < self.shift_hours
 
+    def shift_end_after(self, now: float) -> float:
+        """When the shift the unit is working at `now` ends (inf for round-the-clock units)."""
+        if self.shift_hours >= 24:
+            return float("inf")
+        into = ((now / 60.0) % 24.0 - self.shift_start_h) % 24.0
+        return now + (self.shift_hours - into) * 60.0
+
+    # ------------------------------------------------------------------ time accounting
+
     def start_duty(self, now: float) -> None:
         self.on_duty = True
         if self._duty_since is None:      # still clocked in from overtime: one stretch
             self._duty_since = now
 
-    def _clock_out(self, now: float) -> None:
+    def clock_out(self, now: float) -> None:
         if self._duty_since is not None:
             self.duty_minutes += now - self._duty_since
             self._duty_since = None
 
     def end_duty(self, now: float) -> None:
         self.on_duty = False
-        if self._busy_since is None:
-            self._clock_out(now)
+        if not self.busy:
+            self.clock_out(now)
         # else overtime: the job in hand is finished first, and counts as time on duty
+
+    def set_free(self, now: float, free: bool) -> None:
+        self.free = free
+        if free:
+            self._free_since = now
+        elif self._free_since is not None:
+            self.free_minutes += now - self._free_since
+            self._free_since = None
 
     def start_job(self, now: float, incident) -> None:
         self.incident = incident
@@ -90,11 +138,14 @@ class PatrolUnit(mesa.Agent):
         if self._busy_since is not None:
             self.busy_minutes += now - self._busy_since
             self._busy_since = None
-        if not self.on_duty:
-            self._clock_out(now)
 
     def utilisation_parts(self, now: float) -> tuple[float, float]:
-        """(busy minutes, on-duty minutes) so far, counting the current stretch."""
+        """(minutes on calls, minutes on duty) so far, counting the current stretch."""
         busy = self.busy_minutes + (now - self._busy_since if self._busy_since is not None else 0)
         duty = self.duty_minutes + (now - self._duty_since if self._duty_since is not None else 0)
         return busy, duty
+
+    def free_part(self, now: float) -> float:
+        """Minutes free for dispatch while on duty so far."""
+        return self.free_minutes + (now - self._free_since if self._free_since is not None
+                                    else 0.0)

@@ -201,7 +201,12 @@ class Calls:
         default_factory=lambda: {"call": IncidentKind(share=1.0)}
     )
     deterrence: float = prob(0.0)
+    # Patrol intensity (units on patrol per km², i.e. patrol hours per km² per hour) at which
+    # deterrence reaches 1 - 1/e of its maximum `deterrence`.
+    deterrence_scale_per_km2: float = rng_field(1.0, 1e-6, 1e4)
     found_per_patrol_hour: float = rng_field(0.0, 0.0, 100.0)
+    # Area one patrolling unit watches closely enough to come upon an incident in it.
+    found_sweep_km2: float = rng_field(0.5, 1e-6, 1e4)
     found_kinds: dict[str, IncidentKind] = field(default_factory=dict)
     violent_dispute_on_scene_min: float = rng_field(45.0, 0.0, 1e5)
     # When set, every incident's service time has this mean, whatever its kind (hypercube test).
@@ -222,6 +227,14 @@ class UnitType:
     hotspot_grids_only: bool = False
     patrol_hotspot_share: float = prob(0.6)
     cost_yuan: float = rng_field(300_000.0, 0.0, 1e10)
+    # Longest arrival the platform accepts from this unit (None: any); beyond it the call
+    # waits for another unit.  Foot patrols answer only what they can walk to.
+    max_eta_min: float | None = rng_field(None, 0.0, 1e4)
+    # Work that keeps a unit off patrol: after each incident, and once per shift.
+    report_min: float = rng_field(0.0, 0.0, 1e4)         # mean, per incident
+    handover_min: float = rng_field(0.0, 0.0, 1440.0)     # at the start of each shift
+    meal_break_min: float = rng_field(0.0, 0.0, 1440.0)   # per shift
+    post_duty_min: float = rng_field(0.0, 0.0, 1440.0)    # fixed-post / station duty, per shift
 
 
 @dataclass
@@ -234,6 +247,15 @@ class Dispatch:
     overflow: str = "queue"
     travel: bool = True
     p1_target_min: float = rng_field(5.0, 0.0, 600.0)
+    # Own grid first, within a tolerance: the own-grid unit goes unless another unit arrives
+    # this many minutes sooner.
+    own_grid_tolerance_min: float = rng_field(0.0, 0.0, 600.0)
+    # Stacking: a priority-3 call does not take a unit that can answer priority 1 when no more
+    # than this share of the on-duty such units are free; it waits for one to come free.
+    p3_reserve_share: float = prob(0.0)
+    # Mean minutes a caller waits for a unit to be dispatched before giving up, by priority
+    # [P1, P2, P3] (exponential); None: callers never give up.
+    patience_min: list[float] | None = rng_field(None, 0.0, 1e6)
 
 
 DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest", "own_then_lowest_index")
@@ -527,6 +549,10 @@ def _check_cross_field(cfg: RunConfig) -> None:
     if len(s.calls.weekday_profile) != 7 or sum(s.calls.weekday_profile) <= 0:
         raise ConfigError(
             "scenario.calls.weekday_profile: must be 7 non-negative numbers, not all 0")
+    patience = s.dispatch.patience_min
+    if patience is not None and len(patience) != 3:
+        raise ConfigError(f"scenario.dispatch.patience_min: must list 3 means (P1, P2, P3), "
+                          f"got {len(patience)}")
     rates = s.calls.rate_per_grid_per_hour
     if rates is not None and len(rates) != s.grids.count:
         raise ConfigError(

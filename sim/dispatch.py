@@ -1,26 +1,100 @@
 """Dispatch: which free unit answers an incident, and the queue of incidents waiting for one.
 
-Rules (``scenario.dispatch.rule``):
-- ``own_then_nearest`` (default): the quickest free unit of the incident's grid, else the
-  quickest free unit anywhere;
-- ``own_grid``: the incident's own grid only;
-- ``nearest``: the quickest free unit anywhere;
+Every rule ranks the eligible free units by estimated time of arrival (ETA: hand-off, turnout
+and travel, from ``Dispatcher.travel_times``).  Rules (``scenario.dispatch.rule``):
+- ``own_then_nearest`` (default): the quickest unit of the incident's own grid, unless a unit
+  of another grid arrives more than ``own_grid_tolerance_min`` sooner, then that one;
+- ``own_grid``: the quickest unit of the incident's own grid only;
+- ``nearest``: the quickest unit anywhere;
 - ``own_then_lowest_index``: own grid, else the free unit of the lowest-numbered grid (the
-  fixed preference list of Larson's hypercube model).
+  fixed preference list of Larson's hypercube model; used with travel switched off).
+A unit type with ``max_eta_min`` (foot patrols) is sent only to calls it reaches in that time.
+Priority-3 calls are stacked (left waiting) rather than take a unit able to answer priority 1
+when no more than ``p3_reserve_share`` of the on-duty such units are free.
 
-When no eligible unit is free the incident waits in a priority queue (``overflow: queue``) or is
-handed to a backup force outside the model (``overflow: backup``).
+When no eligible unit is free the incident waits in a priority queue (``overflow: queue``),
+served most urgent first, then oldest first, or is handed to a backup force outside the model
+(``overflow: backup``).
 """
 
 from __future__ import annotations
+
+import heapq
+import itertools
+import math
 
 import numpy as np
 import simpy
 
 from agents.patrol_unit import PatrolUnit
 from sim.config import Dispatch as DispatchConfig
+from sim.config import UnitType
 
-INF = float("inf")
+INF = math.inf
+PRIORITIES = (1, 2, 3)
+
+
+class CallQueue:
+    """Incidents waiting for a unit: a heap per priority, oldest first, for units that may go
+    anywhere, and a heap per (grid, priority) for units that serve only their own grid.  An
+    entry taken from one heap (or given up by its caller) is marked dead and dropped when it
+    reaches the top of the other, so every operation costs O(log n), never a scan."""
+
+    def __init__(self, global_priorities, grid_priorities):
+        self.global_priorities = frozenset(global_priorities)
+        self.grid_priorities = frozenset(grid_priorities)
+        self._heaps = {p: [] for p in PRIORITIES}
+        self._grid_heaps: dict[tuple[int, int], list] = {}
+        self._seq = itertools.count()
+        self._live = 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    def push(self, incident, event) -> list:
+        # [oldest first, then first come, incident, event, still waiting]
+        entry = [incident.t_reported, next(self._seq), incident, event, True]
+        p = incident.priority
+        if p in self.global_priorities:
+            self._push(self._heaps[p], entry)
+        if p in self.grid_priorities:
+            self._push(self._grid_heaps.setdefault((incident.grid, p), []), entry)
+        self._live += 1
+        return entry
+
+    def _push(self, heap: list, entry: list) -> None:
+        if len(heap) > 2 * self._live + 64:
+            # Many dead entries (taken through the other heap): compact now and then.
+            heap[:] = [e for e in heap if e[4]]
+            heapq.heapify(heap)
+        heapq.heappush(heap, entry)
+
+    def cancel(self, entry: list) -> None:
+        """The caller gave up waiting."""
+        if entry[4]:
+            entry[4] = False
+            self._live -= 1
+
+    def pop(self, priorities, grid: int | None = None, accept=None):
+        """The (incident, event) a unit eligible for `priorities` takes: the most urgent, then
+        the oldest, of all grids or of `grid` only; None if none (or `accept` refuses the one
+        at the head)."""
+        for p in priorities:
+            heap = self._heaps[p] if grid is None else self._grid_heaps.get((grid, p))
+            if not heap:
+                continue
+            while heap and not heap[0][4]:
+                heapq.heappop(heap)
+            if not heap:
+                continue
+            entry = heap[0]
+            if accept is not None and not accept(entry[2]):
+                continue
+            heapq.heappop(heap)
+            entry[4] = False
+            self._live -= 1
+            return entry[2], entry[3]
+        return None
 
 
 class Dispatcher:
@@ -28,11 +102,14 @@ class Dispatcher:
     vectorised expression, and hands freed units to the best waiting incident."""
 
     def __init__(self, env: simpy.Environment, units: list[PatrolUnit], n_grids: int,
-                 eligible: dict[str, tuple[int, ...]], cfg: DispatchConfig):
+                 unit_types: dict[str, UnitType], cfg: DispatchConfig,
+                 rng: np.random.Generator | None = None):
         self.env = env
         self.units = units
         self.cfg = cfg
         self.rule = cfg.rule
+        self.unit_types = unit_types
+        self.rng = rng if rng is not None else np.random.default_rng(0)
         n = len(units)
         self.x = np.zeros(n)
         self.y = np.zeros(n)
@@ -44,19 +121,34 @@ class Dispatcher:
         self.turnout = np.array([u.turnout_min for u in units]) * travel
         self._inv_speed = self.inv_speed.tolist()   # plain floats for the scalar hot path
         self._turnout = self.turnout.tolist()
+        eligible = {name: tuple(sorted(set(t.priorities))) for name, t in unit_types.items()}
         # eligible_mask[p]: units that may be sent as the primary unit to priority p.
         self.eligible_mask = {
-            p: np.array([p in eligible[u.unit_type] for u in units], dtype=bool) for p in (1, 2, 3)
+            p: np.array([p in eligible[u.unit_type] for u in units], dtype=bool)
+            for p in PRIORITIES
         }
+        self.unit_priorities = [eligible[u.unit_type] for u in units]
+        reach = [unit_types[u.unit_type].max_eta_min for u in units]
+        self.reach = np.array([INF if r is None else r for r in reach])
+        self.has_reach = bool(np.isfinite(self.reach).any())
+        self.report_mean = [unit_types[u.unit_type].report_min for u in units]
+        self.reserve = cfg.p3_reserve_share
+        self.on_duty_p1 = 0          # units on duty able to answer priority 1
         self.by_grid: list[list[PatrolUnit]] = [[] for _ in range(n_grids)]
         for u in units:
             self.by_grid[u.home_grid].append(u)
-        self.queue: list = []   # (incident, event) pairs, in arrival order
-        self.busy_by_type = dict.fromkeys(eligible, 0)
+        # Units that serve only their own grid take waiting calls from their grid's heap.
+        everyone_own_grid = self.rule == "own_grid"
+        grid_prios = set(PRIORITIES) if everyone_own_grid else {
+            p for u in units if math.isfinite(self.reach[u.index])
+            for p in eligible[u.unit_type]}
+        self.queue = CallQueue(() if everyone_own_grid else PRIORITIES, grid_prios)
+        self.busy_by_type = dict.fromkeys(unit_types, 0)
         self.patrolling_in_grid = [0] * n_grids
         self.on_duty_in_grid = [0] * n_grids
+        self.set_handoffs()
 
-    # ------------------------------------------------------------------ positions & state
+    # ------------------------------------------------------------------ positions & times
 
     def move(self, unit: PatrolUnit, x: float, y: float) -> None:
         unit.x, unit.y = x, y
@@ -72,11 +164,35 @@ class Dispatcher:
             ux, uy = unit.position_on_trip(self.env.now)
         return (abs(ux - x) + abs(uy - y)) * self._inv_speed[i] + self._turnout[i]
 
+    def travel_times(self, unit_indices, x: float, y: float) -> np.ndarray:
+        """`travel_time` for many units at once (minutes, turnout included), from the
+        positions in the arrays."""
+        idx = np.asarray(unit_indices, dtype=np.int64)
+        return ((np.abs(self.x[idx] - x) + np.abs(self.y[idx] - y)) * self.inv_speed[idx]
+                + self.turnout[idx])
+
+    def set_handoffs(self) -> None:
+        """Hand-off delays for the current platform setting (it can change mid-run): the
+        unified platform's effect is a shorter hand-off, above all across grids."""
+        d = self.cfg
+        self.handoff_own = d.handoff_min if d.unified_platform else d.handoff_min_no_platform
+        self.handoff_cross = (d.handoff_min if d.unified_platform
+                              else d.cross_grid_handoff_min_no_platform)
+        if not d.travel:
+            self.handoff_own = self.handoff_cross = 0.0
+
+    def handoff(self, unit: PatrolUnit, incident) -> float:
+        return self.handoff_own if unit.home_grid == incident.grid else self.handoff_cross
+
+    def eta(self, unit: PatrolUnit, incident) -> float:
+        """Minutes until `unit` would reach `incident` if sent now."""
+        return self.handoff(unit, incident) + self.travel_time(unit, incident.x, incident.y)
+
     def _set_free(self, unit: PatrolUnit, free: bool) -> None:
         # The flag lives twice: on the unit for the scalar paths, in `self.free` for the
         # vectorised search over all units.
         if unit.free != free:
-            unit.free = free
+            unit.set_free(self.env.now, free)
             self.free[unit.index] = free
             self.patrolling_in_grid[unit.home_grid] += 1 if free else -1
 
@@ -86,38 +202,52 @@ class Dispatcher:
         """The unit the rule sends to `incident` now, or None if no eligible unit is free."""
         if mask is None:
             mask = self.eligible_mask[incident.priority]
-        if self.rule in ("own_then_nearest", "own_grid", "own_then_lowest_index"):
-            unit = self._quickest_in_grid(incident, mask)
-            if unit is not None or self.rule == "own_grid":
-                return unit
-        cand = self.free & mask
+            if incident.priority == 3 and self.reserve and not self._p3_may_take_p1_units(0):
+                mask = mask & ~self.eligible_mask[1]
         if self.rule == "own_then_lowest_index":
-            if not cand.any():
-                return None
-            return self.units[int(np.argmin(np.where(cand, self.grid, np.iinfo(np.int64).max)))]
-        if not cand.any():
+            return self._own_then_lowest_index(incident, mask)
+        cand = np.flatnonzero(self.free & mask)
+        if self.rule == "own_grid":
+            cand = cand[self.grid[cand] == incident.grid]
+        if not len(cand):
             return None
-        return self._quickest(cand, incident)
+        own = self.grid[cand] == incident.grid
+        eta = self.travel_times(cand, incident.x, incident.y)
+        eta += np.where(own, self.handoff_own, self.handoff_cross)
+        if self.has_reach:
+            ok = eta <= self.reach[cand]
+            if not ok.all():
+                cand, eta, own = cand[ok], eta[ok], own[ok]
+                if not len(cand):
+                    return None
+        best = int(np.argmin(eta))
+        if self.rule == "own_then_nearest" and not own[best] and own.any():
+            mine = int(np.argmin(np.where(own, eta, INF)))
+            if eta[mine] - eta[best] <= self.cfg.own_grid_tolerance_min:
+                best = mine
+        return self.units[int(cand[best])]
 
-    def _quickest_in_grid(self, incident, mask: np.ndarray) -> PatrolUnit | None:
-        # A grid holds a handful of units: a plain loop beats array set-up here.
-        best, best_t = None, INF
+    def _p3_may_take_p1_units(self, spare: int) -> bool:
+        """Whether more than the reserve of units able to answer priority 1 are free, counting
+        `spare` more (the unit coming free)."""
+        free_p1 = int(np.count_nonzero(self.free & self.eligible_mask[1]))
+        return free_p1 + spare > self.reserve * self.on_duty_p1
+
+    def _own_then_lowest_index(self, incident, mask: np.ndarray) -> PatrolUnit | None:
+        # Larson's fixed preference list: the own grid's unit, else the lowest-numbered grid's.
         for unit in self.by_grid[incident.grid]:
             if unit.free and mask[unit.index]:
-                t = self.travel_time(unit, incident.x, incident.y)
-                if t < best_t:
-                    best, best_t = unit, t
-        return best
-
-    def _quickest(self, cand: np.ndarray, incident) -> PatrolUnit:
-        t = (np.abs(self.x - incident.x) + np.abs(self.y - incident.y)) * self.inv_speed
-        t += self.turnout
-        return self.units[int(np.argmin(np.where(cand, t, INF)))]
+                return unit
+        cand = self.free & mask
+        if not cand.any():
+            return None
+        return self.units[int(np.argmin(np.where(cand, self.grid, np.iinfo(np.int64).max)))]
 
     # ------------------------------------------------------------------ requests & releases
 
     def request(self, incident) -> simpy.Event | None:
-        """An event that fires with the assigned unit; None if the incident overflows."""
+        """An event that fires with the assigned unit; None if the incident overflows.  A
+        waiting request can be withdrawn with `withdraw`."""
         event = self.env.event()
         unit = self.find_unit(incident)
         if unit is not None:
@@ -126,8 +256,12 @@ class Dispatcher:
             return event
         if self.cfg.overflow == "backup":
             return None
-        self.queue.append((incident, event))
+        event.entry = self.queue.push(incident, event)
         return event
+
+    def withdraw(self, event: simpy.Event) -> None:
+        """The caller gave up before a unit was sent."""
+        self.queue.cancel(event.entry)
 
     def assign(self, unit: PatrolUnit, incident) -> None:
         """Commit `unit` to `incident` (the unit must be free)."""
@@ -140,40 +274,95 @@ class Dispatcher:
         unit.start_job(self.env.now, incident)
 
     def release(self, unit: PatrolUnit) -> None:
-        """The unit has cleared its job: off duty, to the best waiting incident, or free."""
+        """The unit has cleared its job and written it up."""
         unit.end_job(self.env.now)
         self.busy_by_type[unit.unit_type] -= 1
+        self._next(unit, "returning")
+
+    def _next(self, unit: PatrolUnit, state: str) -> None:
+        """After a job or a duty: off if its shift is over, to a duty that is waiting for it,
+        else to the best waiting incident or free in `state`."""
+        waiting_duty, unit.clear_event = unit.clear_event, None
         if unit.off_after_job:
             unit.off_after_job = False
             unit.state = "off_duty"
+            unit.clock_out(self.env.now)
+            if waiting_duty is not None:
+                waiting_duty.succeed(False)
             return
-        unit.state = "returning"
+        if waiting_duty is not None:
+            unit.state = "duty"
+            waiting_duty.succeed(True)
+            return
+        unit.state = state
         self.make_available(unit)
 
     def make_available(self, unit: PatrolUnit) -> None:
         """Offer an idle on-duty unit to the queue first, else mark it free."""
-        best = self._best_waiting(unit)
-        if best is not None:
-            incident, event = self.queue.pop(best)
-            self.assign(unit, incident)
-            event.succeed(unit)
-            return
+        if len(self.queue):
+            taken = self._waiting_for(unit)
+            if taken is not None:
+                incident, event = taken
+                self.assign(unit, incident)
+                event.succeed(unit)
+                return
         self._set_free(unit, True)
 
-    def _best_waiting(self, unit: PatrolUnit) -> int | None:
-        """Index in the queue of the incident this unit should take: the most urgent, then its
-        own grid's, then the oldest."""
-        best, best_key = None, None
-        for i, (incident, _) in enumerate(self.queue):
-            if not self.eligible_mask[incident.priority][unit.index]:
-                continue
-            own = incident.grid == unit.home_grid
-            if self.rule == "own_grid" and not own:
-                continue
-            key = (incident.priority, not own, incident.t_reported)
-            if best_key is None or key < best_key:
-                best, best_key = i, key
-        return best
+    def _waiting_for(self, unit: PatrolUnit):
+        """The waiting incident `unit` takes, if any: the most urgent it may answer, then the
+        oldest; a unit of limited reach looks only in its own grid, within its reach."""
+        prios = self.unit_priorities[unit.index]
+        if (self.reserve and 3 in prios and self.eligible_mask[1][unit.index]
+                and not self._p3_may_take_p1_units(spare=1)):
+            prios = tuple(p for p in prios if p != 3)   # the stacked P3 calls wait on
+        limited = math.isfinite(self.reach[unit.index])
+        if limited or self.rule == "own_grid":
+            reach = self.reach[unit.index]
+            accept = (lambda inc: self.eta(unit, inc) <= reach) if limited else None
+            return self.queue.pop(prios, unit.home_grid, accept)
+        return self.queue.pop(prios)
+
+    # ------------------------------------------------------------------ duties besides calls
+
+    def hold(self, unit: PatrolUnit) -> None:
+        """Take a free unit off patrol for a duty (hand-over, meal, post)."""
+        self._set_free(unit, False)
+        if unit.trip is not None:
+            self.move(unit, *unit.position_on_trip(self.env.now))
+            unit.trip = None
+        unit.state = "duty"
+
+    def when_clear(self, unit: PatrolUnit) -> simpy.Event:
+        """An event that fires True when the busy `unit` clears its job (it is then held for
+        a duty), or False if its shift ends first."""
+        unit.clear_event = self.env.event()
+        return unit.clear_event
+
+    def resume(self, unit: PatrolUnit) -> None:
+        """The duty is done: back on patrol (or off, if the shift is over)."""
+        self._next(unit, "patrolling")
+
+    def _shift_activities(self, unit: PatrolUnit) -> list[tuple[float, str, float]]:
+        """(when, what, minutes) of the duties of the shift starting or under way now."""
+        t = self.unit_types[unit.unit_type]
+        if unit.shift_hours >= 24 or not (t.handover_min or t.meal_break_min
+                                         or t.post_duty_min):
+            return []
+        now = self.env.now
+        end = unit.shift_end_after(now)
+        length = unit.shift_hours * 60.0
+        start = end - length
+        u = self.rng.random(2)
+        plan = []
+        if t.handover_min > 0 and now - start < 1e-6 * length + 1e-9:
+            plan.append((now, "handover", t.handover_min))
+        if t.meal_break_min > 0:
+            # Mid-shift: between a quarter and three quarters of the way through.
+            plan.append((start + (0.25 + 0.5 * u[0]) * length, "meal", t.meal_break_min))
+        if t.post_duty_min > 0:
+            room = max(length - t.handover_min - t.post_duty_min, 0.0)
+            plan.append((start + t.handover_min + u[1] * room, "post", t.post_duty_min))
+        return sorted(a for a in plan if a[0] >= now)
 
     # ------------------------------------------------------------------ shifts
 
@@ -182,26 +371,37 @@ class Dispatcher:
         if unit.on_duty:
             return
         unit.start_duty(self.env.now)
+        unit.shift_token += 1
         self.on_duty_in_grid[unit.home_grid] += 1
+        self.on_duty_p1 += int(self.eligible_mask[1][unit.index])
+        plan = self._shift_activities(unit)
         if not unit.busy:
-            unit.state = "patrolling"
-            self.make_available(unit)
+            if plan and plan[0][1] == "handover":
+                self.hold(unit)
+            else:
+                unit.state = "patrolling"
+                self.make_available(unit)
+        if plan:
+            self.env.process(unit.shift_work(self, plan, unit.shift_end_after(self.env.now)))
 
     def shift_end(self, unit: PatrolUnit) -> None:
         if not unit.on_duty:
             return
         unit.end_duty(self.env.now)
         self.on_duty_in_grid[unit.home_grid] -= 1
+        self.on_duty_p1 -= int(self.eligible_mask[1][unit.index])
         if unit.busy:
             unit.off_after_job = True
         else:
             self._set_free(unit, False)
             unit.state = "off_duty"
 
-    def presence(self, grid: int) -> float:
-        """Share of the grid's on-duty units out on patrol (deterrence)."""
-        on = self.on_duty_in_grid[grid]
-        return self.patrolling_in_grid[grid] / on if on > 0 else 0.0
+    # ------------------------------------------------------------------ patrol presence
+
+    def free_near(self, x: float, y: float, r: float) -> int:
+        """Units free on patrol within street-grid radius `r` (km) of (x, y) in each axis."""
+        return int(np.count_nonzero(self.free & (np.abs(self.x - x) <= r)
+                                    & (np.abs(self.y - y) <= r)))
 
     @property
     def queued(self) -> int:

@@ -1,5 +1,14 @@
 """Incidents: how they arise (resident calls, disputes turning violent, patrols finding them)
-and the story of each one, from report to clearance."""
+and the story of each one, from report to clearance.
+
+Common random numbers: everything intrinsic to an incident (its kind, place, on-scene time,
+the caller's patience, the report-writing time...) comes from uniforms drawn for that incident
+alone when it arises, so two staffing variants with the same seed see the same demand, whichever
+unit takes each call and when.  Sources other than calls and patrol finds (a dispute turning
+violent, a timeline event; later, dispute-related calls) call ``IncidentDesk.report`` and may
+pass their own ``IncidentDraws``; without them the draws come from the ``incident_draws`` stream
+in the order the incidents are reported.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +16,17 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.config import Calls, IncidentKind
+from sim.records import RecordBook
 
 NAN = math.nan
+INF = math.inf
 DAY = 1440.0
+BLOCK = 1024   # candidates drawn per numpy call (numpy's per-call cost dominates otherwise)
 
 
 @dataclass(slots=True)
@@ -39,24 +52,45 @@ class Incident:
     cross_grid: bool = False
     overflow: bool = False
     support_unit_id: str = ""
+    abandoned: bool = False     # the caller gave up before a unit was sent
+    t_abandoned: float = NAN
+    t_unit_free: float = NAN    # the primary unit had written it up and was free again
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen to this record."""
+        return self.overflow or self.abandoned or not math.isnan(self.t_unit_free)
+
+
+class IncidentDraws(NamedTuple):
+    """An incident's own uniforms for what happens to it after it is reported."""
+
+    scene: float            # on-scene time of the primary unit
+    patience: float         # how long the caller waits for a unit
+    report: float           # report-writing time of the primary unit
+    support_scene: float    # on-scene time of a supporting rapid-response team
+    support_report: float
+
+
+N_DRAWS = len(IncidentDraws._fields)
 
 
 class ServiceTimes:
-    """On-scene durations: lognormal with the configured CV, or exponential."""
+    """On-scene and report-writing durations: lognormal with the configured CV, or
+    exponential, each from the incident's own uniform (inverse CDF)."""
 
-    def __init__(self, cfg: Calls, rng: np.random.Generator):
-        self.rng = rng
+    def __init__(self, cfg: Calls):
         self.exponential = cfg.service_distribution == "exponential"
         self.sigma = math.sqrt(math.log(1 + cfg.service_cv**2))
         self.override = None if cfg.mean_service_hours is None else cfg.mean_service_hours * 60
 
-    def draw(self, mean_min: float, u: float | None = None) -> float:
-        """One on-scene time of the given mean; from the uniform `u` if given (inverse CDF),
-        else from this object's own stream."""
-        if self.override is not None:
-            mean_min = self.override
-        if u is None:
-            u = float(self.rng.random())
+    def draw(self, mean_min: float, u: float) -> float:
+        """One on-scene time of the given mean (or of the override, in the hypercube test)."""
+        return self.duration(self.override if self.override is not None else mean_min, u)
+
+    def duration(self, mean_min: float, u: float) -> float:
+        if mean_min <= 0:
+            return 0.0
         u = min(max(u, 1e-12), 1.0 - 1e-12)
         if self.exponential:
             return -mean_min * math.log1p(-u)
@@ -66,40 +100,99 @@ class ServiceTimes:
 _STD_NORMAL = NormalDist()
 
 
+class PatrolPresence:
+    """How much patrol a place gets: units free on patrol per km², i.e. patrol hours per km²
+    per hour, in a grid or at a hotspot; and the share of deterrable calls it prevents,
+    ``deterrence · (1 − exp(−intensity / scale))``: none without patrol, saturating at the
+    maximum ``deterrence``."""
+
+    def __init__(self, model, cfg: Calls):
+        district = model.district
+        self.dispatcher = model.dispatcher
+        self.grid_km2 = (district.grid_cells.count(np.arange(district.n_grids))
+                         * district.cell_km**2).astype(float).tolist()
+        self.hx, self.hy = district.hx.tolist(), district.hy.tolist()
+        self.radius = district.hotspot_radius_km
+        self.max_share = cfg.deterrence
+        self.scale = cfg.deterrence_scale_per_km2
+
+    def in_grid(self, grid: int) -> float:
+        return self.dispatcher.patrolling_in_grid[grid] / self.grid_km2[grid]
+
+    def at_hotspot(self, h: int) -> float:
+        r = self.radius
+        return self.dispatcher.free_near(self.hx[h], self.hy[h], r) / (2 * r) ** 2
+
+    def deterred_share(self, intensity: float) -> float:
+        return self.max_share * -math.expm1(-intensity / self.scale)
+
+
+class Places:
+    """Where incidents happen: at a hotspot (a share of them) or at a resident's home, or, in
+    validation runs, in a grid drawn from the per-grid rates.  Each place comes from five
+    uniforms of the incident."""
+
+    def __init__(self, model, cfg: Calls):
+        self.model = model
+        self.district = model.district
+        self.hotspot_share = cfg.hotspot_share
+        self.n_hotspots = len(self.district.hx)
+        rates = cfg.rate_per_grid_per_hour
+        self.grid_cum = None
+        if rates is not None and sum(rates) > 0:
+            self.grid_cum = (np.cumsum(rates) / sum(rates)).tolist()
+
+    def draw(self, u_person: float, u_where: float, u_spot: float, u_x: float, u_y: float):
+        """(x, y, hotspot index or -1, resident id)."""
+        d, residents = self.district, self.model.residents
+        person = min(int(u_person * residents.n), residents.n - 1)
+        if self.grid_cum is not None:
+            grid = min(bisect_right(self.grid_cum, u_where), d.n_grids - 1)
+            cell = d.grid_cells.pick(np.array([grid]), np.array([u_spot]))[0]
+            return (d.cx[cell] + (u_x - 0.5) * d.cell_km, d.cy[cell] + (u_y - 0.5) * d.cell_km,
+                    -1, person)
+        if self.n_hotspots and u_where < self.hotspot_share:
+            h = min(int(u_spot * self.n_hotspots), self.n_hotspots - 1)
+            r = d.hotspot_radius_km
+            return (min(max(d.hx[h] + (2 * u_x - 1) * r, 0.0), d.side_km),
+                    min(max(d.hy[h] + (2 * u_y - 1) * r, 0.0), d.side_km), h, person)
+        return float(residents.x[person]), float(residents.y[person]), -1, person
+
+
 class CallArrivals:
     """Resident calls for service: a Poisson stream shaped by hour of day and weekday, thinned
     by patrol presence for deterrable kinds.
 
-    Every candidate call consumes the same fixed block of random numbers whether or not it is
-    accepted, and carries its own on-scene time in that block, so two policies with the same
-    seed see the same calls with the same durations (common random numbers) even when
-    deterrence removes different calls or units take them in a different order.
+    Every candidate call consumes the same row of uniforms whether or not it is accepted, and
+    carries in it everything about itself (common random numbers): kind, caller, place, its
+    deterrence draw and its ``IncidentDraws``.
     """
+
+    # Columns of a candidate's row of uniforms.
+    ACCEPT, KIND, CALLER, WHERE, SPOT, X, Y, DETER = range(8)
+    WIDTH = 8 + N_DRAWS
 
     def __init__(self, model, cfg: Calls, rng: np.random.Generator):
         self.model = model
         self.cfg = cfg
         self.rng = rng
-        district = model.district
         hourly = np.asarray(cfg.hourly_profile, dtype=float)
         weekly = np.asarray(cfg.weekday_profile, dtype=float)
         self.hourly = hourly / hourly.mean()
         self.weekly = weekly / weekly.mean()
         self.peak = self.hourly.max() * self.weekly.max()
         if cfg.rate_per_grid_per_hour is not None:
-            rates = np.asarray(cfg.rate_per_grid_per_hour, dtype=float)
-            self.base_per_min = rates.sum() / 60.0
-            self.grid_cum = (np.cumsum(rates) / rates.sum()).tolist() if rates.sum() > 0 else None
+            self.base_per_min = sum(cfg.rate_per_grid_per_hour) / 60.0
         else:
             people = model.residents.n
             self.base_per_min = cfg.rate_per_1000_per_year * people / 1000.0 / (365 * DAY)
-            self.grid_cum = None
         self.kind_names = list(cfg.kinds)
         self.kinds: list[IncidentKind] = list(cfg.kinds.values())
         self.kind_cum = np.cumsum([k.share for k in self.kinds]).tolist()
         self.hourly_l = self.hourly.tolist()
         self.weekly_l = self.weekly.tolist()
-        self.n_hotspots = len(district.hx)
+        self.places = Places(model, cfg)
+        self.presence = PatrolPresence(model, cfg)
 
     def process(self):
         """SimPy process: generate calls until the end of the run."""
@@ -107,89 +200,105 @@ class CallArrivals:
         rate = self.base_per_min * self.peak
         if rate <= 0:
             return
-        rng = self.rng
         while True:
-            yield env.timeout(rng.exponential(1.0 / rate))
-            u = rng.random(8).tolist()
-            now = env.now
-            day = int(now // DAY)
-            hour = int((now % DAY) // 60)
-            if u[0] * self.peak >= self.hourly_l[hour] * self.weekly_l[day % 7]:
-                continue
-            self._call(u)
+            gaps = self.rng.exponential(1.0 / rate, BLOCK).tolist()
+            rows = self.rng.random((BLOCK, self.WIDTH)).tolist()
+            for gap, u in zip(gaps, rows, strict=True):
+                yield env.timeout(gap)
+                now = env.now
+                day = int(now // DAY)
+                hour = int((now % DAY) // 60)
+                if u[self.ACCEPT] * self.peak < self.hourly_l[hour] * self.weekly_l[day % 7]:
+                    self._call(u)
 
     def _call(self, u: list[float]) -> None:
         model = self.model
-        district = model.district
-        kind_i = min(bisect_right(self.kind_cum, u[1] * self.kind_cum[-1]), len(self.kinds) - 1)
+        kind_i = min(bisect_right(self.kind_cum, u[self.KIND] * self.kind_cum[-1]),
+                     len(self.kinds) - 1)
         kind = self.kinds[kind_i]
-        caller = min(int(u[2] * model.residents.n), model.residents.n - 1)
-        if self.grid_cum is not None:
-            # Validation mode: the call's grid is drawn from the per-grid rates.
-            grid = min(bisect_right(self.grid_cum, u[3]), district.n_grids - 1)
-            cell = district.grid_cells.pick(np.array([grid]), np.array([u[4]]))[0]
-            x = district.cx[cell] + (u[5] - 0.5) * district.cell_km
-            y = district.cy[cell] + (u[6] - 0.5) * district.cell_km
-        elif self.n_hotspots and u[3] < self.cfg.hotspot_share:
-            h = min(int(u[4] * self.n_hotspots), self.n_hotspots - 1)
-            r = district.hotspot_radius_km
-            x = min(max(district.hx[h] + (2 * u[5] - 1) * r, 0.0), district.side_km)
-            y = min(max(district.hy[h] + (2 * u[6] - 1) * r, 0.0), district.side_km)
-        else:
-            x = float(model.residents.x[caller])
-            y = float(model.residents.y[caller])
-        grid = int(district.cell_grid[district.cell_at(x, y)])
+        x, y, hotspot, caller = self.places.draw(u[self.CALLER], u[self.WHERE], u[self.SPOT],
+                                                 u[self.X], u[self.Y])
         if kind.deterrable and self.cfg.deterrence > 0:
-            # A draw from its own stream keeps the call stream aligned across policies.
-            deterred = self.cfg.deterrence * model.dispatcher.presence(grid)
-            if model.streams["deterrence"].random() < deterred:
+            district = model.district
+            presence = self.presence
+            intensity = (presence.at_hotspot(hotspot) if hotspot >= 0 and presence.radius > 0
+                         else presence.in_grid(int(district.cell_grid[district.cell_at(x, y)])))
+            if u[self.DETER] < presence.deterred_share(intensity):
                 model.deterred += 1
                 return
-        model.desk.report("call", self.kind_names[kind_i], kind, x, y, caller, service_u=u[7])
+        model.desk.report("call", self.kind_names[kind_i], kind, x, y, caller,
+                          draws=IncidentDraws(*u[8:]))
 
 
 class PatrolFinds:
-    """Incidents found by units on patrol: Poisson in patrolling unit-hours."""
+    """Incidents found on patrol.
+
+    Findable incidents (suspicious activity, disorder) happen where people are at a rate that
+    does not depend on staffing; each is found if a unit patrols close enough, with probability
+    ``1 − exp(−n·s/A)`` for n units free on patrol in its grid of area A, s the area one unit
+    watches (``found_sweep_km2``).  At low patrol intensity that is ``found_per_patrol_hour``
+    per patrolling unit-hour; more patrol finds more, with diminishing returns.  Every candidate
+    has its own row of uniforms (place, the found-or-not draw, which unit, kind, durations), so
+    staffing variants see the same candidates, and a candidate found in both is the same
+    incident in both.
+    """
+
+    WHERE, SPOT, X, Y, PERSON, FOUND, WHO, KIND = range(8)
+    WIDTH = 8 + N_DRAWS
 
     def __init__(self, model, cfg: Calls, rng: np.random.Generator):
         self.model = model
         self.rng = rng
-        self.rate_per_min = cfg.found_per_patrol_hour / 60.0
         self.names = list(cfg.found_kinds)
         self.kinds = list(cfg.found_kinds.values())
-        self.cum = np.cumsum([k.share for k in self.kinds]) if self.kinds else None
+        self.cum = np.cumsum([k.share for k in self.kinds]).tolist() if self.kinds else []
+        self.sweep = cfg.found_sweep_km2
+        self.places = Places(model, cfg)
+        self.presence = PatrolPresence(model, cfg)
+        area = sum(self.presence.grid_km2)
+        # Candidates per minute over the whole district.
+        self.rate_per_min = cfg.found_per_patrol_hour / self.sweep * area / 60.0
 
     def process(self):
         env = self.model.env
-        dispatcher = self.model.dispatcher
-        n_units = len(dispatcher.units)
-        if self.rate_per_min <= 0 or not self.kinds or n_units == 0:
+        if self.rate_per_min <= 0 or not self.kinds or not self.model.dispatcher.units:
             return
-        # Thinning at the rate of all units patrolling; accept by the share actually patrolling.
-        peak = self.rate_per_min * n_units
         while True:
-            yield env.timeout(self.rng.exponential(1.0 / peak))
-            u = self.rng.random(2)
-            i = min(int(u[0] * n_units), n_units - 1)
-            unit = dispatcher.units[i]
-            if not unit.free or unit.state != "patrolling":
-                continue
-            k = min(int(np.searchsorted(self.cum, u[1] * self.cum[-1], side="right")),
-                    len(self.kinds) - 1)
-            self.model.desk.found(unit, self.names[k], self.kinds[k])
+            gaps = self.rng.exponential(1.0 / self.rate_per_min, BLOCK).tolist()
+            rows = self.rng.random((BLOCK, self.WIDTH)).tolist()
+            for gap, u in zip(gaps, rows, strict=True):
+                yield env.timeout(gap)
+                self._candidate(u)
+
+    def _candidate(self, u: list[float]) -> None:
+        model = self.model
+        district, dispatcher = model.district, model.dispatcher
+        x, y, _, _ = self.places.draw(u[self.PERSON], u[self.WHERE], u[self.SPOT], u[self.X],
+                                      u[self.Y])
+        grid = int(district.cell_grid[district.cell_at(x, y)])
+        n = dispatcher.patrolling_in_grid[grid]
+        if n == 0 or u[self.FOUND] >= -math.expm1(-n * self.sweep / self.presence.grid_km2[grid]):
+            return
+        patrols = [unit for unit in dispatcher.by_grid[grid] if unit.free]
+        unit = patrols[min(int(u[self.WHO] * len(patrols)), len(patrols) - 1)]
+        k = min(bisect_right(self.cum, u[self.KIND] * self.cum[-1]), len(self.kinds) - 1)
+        model.desk.found(unit, self.names[k], self.kinds[k], x, y, IncidentDraws(*u[8:]))
 
 
 class IncidentDesk:
     """Creates incidents and runs each one's story on the SimPy clock."""
 
     def __init__(self, model):
+        from sim.output import incidents_frame
+
         self.model = model
         self.env = model.env
         self.cfg = model.cfg.scenario
         self.dispatcher = model.dispatcher
-        self.service = ServiceTimes(self.cfg.calls, model.streams["service"])
-        self.incidents: list[Incident] = []
-        self.set_handoffs()
+        self.service = ServiceTimes(self.cfg.calls)
+        self.draw_rng = model.streams["incident_draws"]
+        self.incidents = RecordBook(incidents_frame, lambda inc: inc.finished)
+        self.patience = self.cfg.dispatch.patience_min
         self.support_mask = np.array(
             [self.cfg.units[u.unit_type].support_violent_p1 for u in self.dispatcher.units],
             dtype=bool,
@@ -198,12 +307,7 @@ class IncidentDesk:
 
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run)."""
-        d = self.cfg.dispatch
-        self.handoff_own = d.handoff_min if d.unified_platform else d.handoff_min_no_platform
-        self.handoff_cross = (d.handoff_min if d.unified_platform
-                              else d.cross_grid_handoff_min_no_platform)
-        if not d.travel:
-            self.handoff_own = self.handoff_cross = 0.0
+        self.dispatcher.set_handoffs()
 
     def _new(self, source, kind_name, kind: IncidentKind | None, x, y, caller, priority=None,
              violent=None) -> Incident:
@@ -227,78 +331,113 @@ class IncidentDesk:
 
     def report(self, source: str, kind_name: str, kind: IncidentKind | None, x: float, y: float,
                caller: int, on_scene_min: float | None = None, priority: int | None = None,
-               violent: bool | None = None, service_u: float | None = None) -> Incident:
-        """A new incident reported to the platform: start its story.  `service_u`, a uniform
-        draw, fixes its on-scene time (calls bring their own, for common random numbers)."""
+               violent: bool | None = None, draws: IncidentDraws | None = None) -> Incident:
+        """A new incident reported to the platform: start its story.  `draws` fixes what
+        happens to it (calls bring their own, for common random numbers)."""
         inc = self._new(source, kind_name, kind, x, y, caller, priority, violent)
+        if draws is None:
+            draws = IncidentDraws(*self.draw_rng.random(N_DRAWS).tolist())
         mean = kind.on_scene_min if on_scene_min is None else on_scene_min
-        self.env.process(self.respond(inc, self.service.draw(mean, service_u)))
+        self.env.process(self.respond(inc, mean, draws))
         if inc.priority == 1 and inc.violent and self.has_support:
-            self.env.process(self.support(inc, mean))
+            self.env.process(self.support(inc, mean, draws))
         self.model.narrate_incident(inc)
         return inc
 
-    def found(self, unit, kind_name: str, kind: IncidentKind) -> None:
-        """A patrolling unit comes upon an incident and handles it on the spot."""
-        inc = self._new("patrol", kind_name, kind, unit.x, unit.y, -1)
+    def found(self, unit, kind_name: str, kind: IncidentKind, x: float, y: float,
+              draws: IncidentDraws) -> None:
+        """A patrolling unit comes upon an incident at (x, y) and handles it on the spot."""
+        inc = self._new("patrol", kind_name, kind, x, y, -1)
         self.dispatcher.assign(unit, inc)
-        self.env.process(self.work(inc, unit, self.service.draw(kind.on_scene_min), 0.0))
+        self.dispatcher.move(unit, inc.x, inc.y)
+        self.env.process(self.work(inc, unit, self.service.draw(kind.on_scene_min, draws.scene),
+                                   0.0, draws.report))
 
-    def respond(self, inc: Incident, on_scene: float):
-        """The story of a reported incident: wait for a unit, travel, work, clear."""
+    def respond(self, inc: Incident, on_scene_mean: float, draws: IncidentDraws):
+        """The story of a reported incident: wait for a unit (or give up), travel, work, write
+        it up, clear."""
         request = self.dispatcher.request(inc)
         if request is None:
             inc.overflow = True          # handed to the backup force outside the model
-            self._satisfy(inc, self.model.cfg.scenario.residents.satisfaction_overflow)
+            self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
             self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
             return
+        if not request.triggered:
+            patience = self._patience(inc.priority, draws.patience)
+            if patience < INF:
+                yield request | self.env.timeout(patience)
+                if not request.triggered:
+                    self.dispatcher.withdraw(request)
+                    self._abandon(inc)
+                    return
         unit = yield request
-        travel = self.dispatcher.travel_time(unit, inc.x, inc.y)
-        handoff = self.handoff_own if unit.home_grid == inc.grid else self.handoff_cross
+        travel = self.dispatcher.eta(unit, inc)
         if self.model.narrative is not None:
             self.model.log("unit_dispatched", unit=unit.name, kind=inc.kind, grid=inc.grid + 1,
-                           minutes=travel + handoff)
-        yield from self.work(inc, unit, on_scene, travel + handoff)
+                           minutes=travel)
+        on_scene = self.service.draw(on_scene_mean, draws.scene)
+        yield from self.work(inc, unit, on_scene, travel, draws.report)
 
-    def work(self, inc: Incident, unit, on_scene: float, travel: float):
+    def _patience(self, priority: int, u: float) -> float:
+        if self.patience is None:
+            return INF
+        mean = self.patience[priority - 1]
+        return -mean * math.log1p(-min(u, 1.0 - 1e-12))
+
+    def _abandon(self, inc: Incident) -> None:
+        inc.abandoned = True
+        inc.t_abandoned = self.env.now
+        self._satisfy(inc, self.cfg.residents.satisfaction_slow_response)
+        self.model.log("incident_abandoned", kind=inc.kind, grid=inc.grid + 1)
+
+    def work(self, inc: Incident, unit, on_scene: float, travel: float, u_report: float):
         env = self.env
         inc.t_dispatched = env.now
         inc.unit_id = unit.name
         inc.unit_type = unit.unit_type
         inc.cross_grid = unit.home_grid != inc.grid
-        if travel > 0:
-            unit.trip = (unit.x, unit.y, inc.x, inc.y, env.now, env.now + travel)
-            yield env.timeout(travel)
-        unit.trip = None
+        yield from self._drive(unit, inc, travel)
         inc.t_arrived = env.now
-        unit.state = "on_scene"
-        self.dispatcher.move(unit, inc.x, inc.y)
         if inc.caller >= 0:
-            res = self.model.cfg.scenario.residents
+            res = self.cfg.residents
             fast = inc.t_arrived - inc.t_reported <= res.fast_response_min
             self._satisfy(inc, res.satisfaction_fast_response if fast
                           else res.satisfaction_slow_response)
         yield env.timeout(on_scene)
         inc.t_cleared = env.now
+        yield from self._write_up(unit, u_report)
+        inc.t_unit_free = env.now
         self.dispatcher.release(unit)
         self.model.return_to_patrol(unit)
 
-    def support(self, inc: Incident, on_scene_mean: float):
+    def support(self, inc: Incident, on_scene_mean: float, draws: IncidentDraws):
         """A rapid-response team joins a violent priority-1 incident if one is free (no queue)."""
         unit = self.dispatcher.find_unit(inc, self.support_mask)
         if unit is None:
             return
         self.dispatcher.assign(unit, inc)
         inc.support_unit_id = unit.name
-        travel = self.dispatcher.travel_time(unit, inc.x, inc.y) + self.handoff_cross
-        unit.trip = (unit.x, unit.y, inc.x, inc.y, self.env.now, self.env.now + travel)
-        yield self.env.timeout(travel)
+        yield from self._drive(unit, inc, self.dispatcher.eta(unit, inc))
+        yield self.env.timeout(self.service.draw(on_scene_mean, draws.support_scene))
+        yield from self._write_up(unit, draws.support_report)
+        self.dispatcher.release(unit)
+        self.model.return_to_patrol(unit)
+
+    def _drive(self, unit, inc: Incident, minutes: float):
+        env = self.env
+        if minutes > 0:
+            unit.trip = (unit.x, unit.y, inc.x, inc.y, env.now, env.now + minutes)
+            yield env.timeout(minutes)
         unit.trip = None
         unit.state = "on_scene"
         self.dispatcher.move(unit, inc.x, inc.y)
-        yield self.env.timeout(self.service.draw(on_scene_mean))
-        self.dispatcher.release(unit)
-        self.model.return_to_patrol(unit)
+
+    def _write_up(self, unit, u: float):
+        """The unit writes the incident up before it is free again (time of its type)."""
+        minutes = self.service.duration(self.dispatcher.report_mean[unit.index], u)
+        if minutes > 0:
+            unit.state = "reporting"
+            yield self.env.timeout(minutes)
 
     def _satisfy(self, inc: Incident, delta: float) -> None:
         if inc.caller >= 0 and delta:

@@ -46,50 +46,66 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dic
     }
 
 
+# The incident columns the metrics read (a long run reads only these back from its spool).
+METRIC_COLUMNS = ("source", "priority", "overflow", "abandoned", "cross_grid", "t_reported",
+                  "t_dispatched", "t_arrived", "t_abandoned")
+
+
 def incident_metrics(incidents: pd.DataFrame, p1_target_min: float,
                      now: float) -> dict[str, float]:
     """Response metrics over reported incidents (patrol finds are handled on the spot).
 
     An incident still waiting for a unit at the end counts with its wait so far (a lower
-    bound), so an overloaded variant cannot look fast by leaving its backlog out; one handed to
-    the backup force has no arrival time here and counts as missing the priority-1 target.
+    bound), so an overloaded variant cannot look fast by leaving its backlog out.  One handed
+    to the backup force, or whose caller gave up waiting, has no arrival time: it is left out of
+    the response times, counted in `overflow_share` / `abandoned_share`, and counts as missing
+    the priority-1 target.  The queue delay of an abandoned call is its wait until it was
+    given up.
     """
     reported = incidents[incidents.source != "patrol"]
     kept = reported[~reported.overflow]
-    response = (kept.t_arrived.fillna(now) - kept.t_reported)
-    waited = (kept.t_dispatched.fillna(now) - kept.t_reported)
+    answered = kept[~kept.abandoned]            # reached, on the way, or still waiting
+    response = answered.t_arrived.fillna(now) - answered.t_reported
+    waited = kept.t_dispatched.fillna(kept.t_abandoned).fillna(now) - kept.t_reported
     out = {
         "incidents_total": float(len(incidents)),
         "incidents_reported": float(len(reported)),
         "mean_queue_delay_min": float(waited.mean()) if len(waited) else math.nan,
         "cross_grid_share": _share(kept.cross_grid[kept.t_dispatched.notna()].astype(bool)),
         "overflow_share": _share(reported.overflow.astype(bool)),
-        "unreached_share": _share(kept.t_arrived.isna()),
+        "abandoned_share": _share(reported.abandoned.astype(bool)),
+        "unreached_share": _share(kept.t_arrived.isna() & ~kept.abandoned),
     }
     for p in (1, 2, 3):
-        r = response[kept.priority == p]
+        r = response[answered.priority == p]
         out[f"response_p50_min_p{p}"] = _q(r, 0.5)
         out[f"response_p90_min_p{p}"] = _q(r, 0.9)
+        out[f"response_p99_min_p{p}"] = _q(r, 0.99)
     p1 = reported.priority == 1
-    on_time = (reported.t_arrived - reported.t_reported <= p1_target_min) & ~reported.overflow
+    on_time = ((reported.t_arrived - reported.t_reported <= p1_target_min)
+               & ~reported.overflow & ~reported.abandoned)
     out["p1_within_5min_share"] = _share(on_time[p1])
     return out
 
 
 def utilisation_metrics(model) -> dict[str, float]:
-    """Busy share of on-duty time per unit type; occupied share of caseload slots per
-    mediator kind."""
+    """Per unit type: the share of on-duty time a unit is not free for dispatch (calls, report
+    writing and other duties: `utilisation_unit_*`) and the share spent on calls alone, from
+    dispatch to report written (`calls_share_unit_*`, the "rule of 60" figure).  Per mediator
+    kind: occupied share of caseload slots."""
     now = model.env.now
     out: dict[str, float] = {}
-    busy: dict[str, list[float]] = {}
+    per_type: dict[str, list[float]] = {}
     for u in model.units:
-        b, d = u.utilisation_parts(now)
-        acc = busy.setdefault(u.unit_type, [0.0, 0.0])
-        acc[0] += b
-        acc[1] += d
+        calls, duty = u.utilisation_parts(now)
+        a = per_type.setdefault(u.unit_type, [0.0, 0.0, 0.0])
+        a[0] += calls
+        a[1] += duty
+        a[2] += u.free_part(now)
     for name in model.cfg.scenario.units:
-        b, d = busy.get(name, (0.0, 0.0))
-        out[f"utilisation_unit_{name}"] = b / d if d > 0 else math.nan
+        calls, duty, free = per_type.get(name, (0.0, 0.0, 0.0))
+        out[f"utilisation_unit_{name}"] = (duty - free) / duty if duty > 0 else math.nan
+        out[f"calls_share_unit_{name}"] = calls / duty if duty > 0 else math.nan
     slots: dict[str, list[float]] = {}
     for m in model.mediation.mediators:
         acc = slots.setdefault(m.kind, [0.0, 0.0])

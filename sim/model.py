@@ -22,6 +22,7 @@ from sim.dispatch import Dispatcher
 from sim.geography import District, Grouping, largest_remainder
 from sim.incidents import CallArrivals, Incident, IncidentDesk, PatrolFinds
 from sim.mediation import Mediation
+from sim.records import TimeSeries
 from sim.streams import Streams
 from sim.timeline import Timeline
 
@@ -56,9 +57,8 @@ class DistrictModel(mesa.Model):
         self.narrative: deque[tuple] | None = deque(maxlen=500) if narrative else None
 
         self.units = self._build_units()
-        eligible = {name: tuple(t.priorities) for name, t in s.units.items()}
-        self.dispatcher = Dispatcher(self.env, self.units, self.district.n_grids, eligible,
-                                     s.dispatch)
+        self.dispatcher = Dispatcher(self.env, self.units, self.district.n_grids, s.units,
+                                     s.dispatch, self.streams["duties"])
         self.desk = IncidentDesk(self)
         self.mediation = Mediation(self, s.disputes, s.mediators)
         self._hotspots_by_grid = Grouping.of(self.district.hotspot_grid.astype(np.int64),
@@ -71,7 +71,7 @@ class DistrictModel(mesa.Model):
         self.timeline = Timeline(self, s.events)
         self.tick_minutes = cfg.sim.tick_minutes
         self.end_minutes = cfg.sim.days * DAY
-        self.timeseries: list[dict] = []
+        self.timeseries = TimeSeries()   # one row per tick, stored by column
         self._record()
 
     # ------------------------------------------------------------------ construction

@@ -14,6 +14,7 @@ TEMPLATES = {
         "incident_reported": "{kind} reported in grid {grid} (priority {priority})",
         "unit_dispatched": "Unit {unit} dispatched: {kind} in grid {grid}, {minutes:.1f} min away",
         "incident_overflow": "No unit free for a {kind} in grid {grid}: handed to backup",
+        "incident_abandoned": "The caller of a {kind} in grid {grid} gave up waiting",
         "dispute_raised": "{category} dispute raised in community {community}",
         "dispute_escalated": ("{category} dispute from community {community} escalated to "
                               "the {level} level"),
@@ -27,6 +28,7 @@ TEMPLATES = {
         "incident_reported": "网格{grid}接报{kind}（{priority}级）",
         "unit_dispatched": "{unit}出警：网格{grid}{kind}，距离{minutes:.1f}分钟",
         "incident_overflow": "网格{grid}{kind}无可用警力，移交增援力量",
+        "incident_abandoned": "网格{grid}{kind}报警人等待过久，放弃报警",
         "dispute_raised": "社区{community}发生{category}纠纷",
         "dispute_escalated": "社区{community}{category}纠纷上交{level}",
         "dispute_closed": "社区{community}{category}纠纷：{level}{outcome}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import fields
 from pathlib import Path
@@ -23,7 +24,7 @@ INCIDENT_COLUMNS = [
     "t_reported", "t_dispatched", "t_arrived", "t_cleared", "unit_id", "unit_type",
     "cross_grid", "overflow",
     # beyond the contract's minimum:
-    "violent", "support_unit_id", "caller",
+    "violent", "support_unit_id", "caller", "abandoned", "t_abandoned", "t_unit_free",
 ]
 DISPUTE_COLUMNS = [
     "dispute_id", "category", "severity", "amount_yuan", "community", "street", "t_raised",
@@ -45,8 +46,9 @@ def incidents_frame(incidents: list[Incident]) -> pd.DataFrame:
     df = _frame(incidents, Incident, INCIDENT_COLUMNS)
     df = df.astype({"incident_id": "int64", "priority": "int8", "grid": "int32",
                     "community": "int32", "cross_grid": "bool", "overflow": "bool",
-                    "violent": "bool", "caller": "int64"})
-    for col in ("t_reported", "t_dispatched", "t_arrived", "t_cleared", "x_km", "y_km"):
+                    "violent": "bool", "caller": "int64", "abandoned": "bool"})
+    for col in ("t_reported", "t_dispatched", "t_arrived", "t_cleared", "x_km", "y_km",
+                "t_abandoned", "t_unit_free"):
         df[col] = df[col].astype("float64")
     for col in ("source", "kind", "unit_id", "unit_type", "support_unit_id"):
         df[col] = df[col].astype("string")
@@ -132,16 +134,24 @@ def write_json(obj: dict, path: Path) -> None:
     write_text(path, text + "\n")
 
 
-def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
+def write_table(table: pd.DataFrame | Path, path: Path) -> Path:
+    """Write a table atomically: a DataFrame, or a finished parquet file copied as it is."""
+    if isinstance(table, pd.DataFrame):
+        return write_parquet(table, path)
+    return atomic_write(path, lambda tmp: shutil.copyfile(table, tmp))
+
+
+def write_run(outdir: Path, incidents: pd.DataFrame | Path, disputes: pd.DataFrame | Path,
               timeseries: pd.DataFrame, summary: dict) -> Path:
-    """Write one run's four files, then the DONE marker."""
+    """Write one run's four files, then the DONE marker.  The incident and dispute tables may
+    be parquet files already (a run's spool)."""
     outdir = Path(outdir)
     (outdir / "DONE").unlink(missing_ok=True)
     # Temp files of an earlier attempt that was killed mid-write: never half-written outputs.
     for stale in outdir.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    write_parquet(incidents, outdir / "incidents.parquet")
-    write_parquet(disputes, outdir / "disputes.parquet")
+    write_table(incidents, outdir / "incidents.parquet")
+    write_table(disputes, outdir / "disputes.parquet")
     write_parquet(timeseries, outdir / "timeseries.parquet")
     write_json(summary, outdir / "summary.json")
     write_json({"finished": True}, outdir / "DONE")

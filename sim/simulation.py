@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +19,41 @@ import pandas as pd
 
 from sim import reported
 from sim.config import RunConfig, parse_config, to_dict
-from sim.metrics import summarise
+from sim.metrics import METRIC_COLUMNS, summarise
 from sim.model import DistrictModel
-from sim.output import disputes_frame, incidents_frame, write_run
+from sim.output import disputes_frame, write_run
+from sim.records import RecordBook, Spool, read_columns
 
 PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seaborn")
 
 
-@dataclass
 class RunResult:
-    """The four outputs of one run."""
+    """The four outputs of one run.  A batch run's incident and dispute tables stay in parquet
+    files (its spool, removed with this object) and are read on first access, so a long run's
+    records never have to sit in memory all at once."""
 
-    incidents: pd.DataFrame
-    disputes: pd.DataFrame
-    timeseries: pd.DataFrame
-    summary: dict
+    def __init__(self, incidents: pd.DataFrame | Path, disputes: pd.DataFrame | Path,
+                 timeseries: pd.DataFrame, summary: dict, spool: Spool | None = None):
+        self._tables: dict[str, pd.DataFrame | Path] = {"incidents": incidents,
+                                                         "disputes": disputes}
+        self._files = {k: v for k, v in self._tables.items() if isinstance(v, Path)}
+        self.timeseries = timeseries
+        self.summary = summary
+        self._spool = spool
+
+    def _table(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        if isinstance(table, Path):
+            table = self._tables[name] = pd.read_parquet(table)
+        return table
+
+    @property
+    def incidents(self) -> pd.DataFrame:
+        return self._table("incidents")
+
+    @property
+    def disputes(self) -> pd.DataFrame:
+        return self._table("disputes")
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -42,8 +61,9 @@ class RunResult:
 
     def write(self, outdir: str | Path) -> Path:
         """Write the tables and summary into `outdir` (atomically, DONE last)."""
-        return write_run(Path(outdir), self.incidents, self.disputes, self.timeseries,
-                         self.summary)
+        inc = self._files.get("incidents", self._tables["incidents"])
+        dis = self._files.get("disputes", self._tables["disputes"])
+        return write_run(Path(outdir), inc, dis, self.timeseries, self.summary)
 
 
 def package_versions() -> dict[str, str]:
@@ -116,6 +136,7 @@ class Simulation:
         """Run to the end of the horizon and return the tables and the summary."""
         started = time.perf_counter()
         model = self.build()
+        spool = self._spool(model)
         n_steps = int(-(-model.end_minutes // model.tick_minutes))
         show = self.config.sim.progress if progress is None else progress
         bar = None
@@ -132,14 +153,38 @@ class Simulation:
                 bar.update(1)
         if bar is not None:
             bar.close()
-        return self.collect(model, time.perf_counter() - started)
+        return self.collect(model, time.perf_counter() - started, spool)
 
-    def collect(self, model: DistrictModel, wall_seconds: float = float("nan")) -> RunResult:
+    @staticmethod
+    def _spool(model: DistrictModel) -> Spool:
+        """Stream the run's finished incidents and disputes to parquet files as it goes."""
+        spool = Spool()
+        disputes = model.mediation.disputes
+        if not isinstance(disputes, RecordBook):
+            model.mediation.disputes = disputes = RecordBook(
+                disputes_frame, lambda d: d.outcome != "open", disputes)
+        model.desk.incidents.spool(spool / "incidents.parquet")
+        disputes.spool(spool / "disputes.parquet")
+        return spool
+
+    def collect(self, model: DistrictModel, wall_seconds: float = float("nan"),
+                spool: Spool | None = None) -> RunResult:
         """Tables and summary of a model at its current time (finished or paused)."""
-        incidents = incidents_frame(model.desk.incidents)
-        disputes = disputes_frame(model.mediation.disputes)
-        timeseries = pd.DataFrame(model.timeseries)
-        metrics = summarise(model, incidents, disputes)
+        book = model.desk.incidents
+        if book.path is not None:
+            incidents = book.close()
+            incident_columns = read_columns(incidents, list(METRIC_COLUMNS))
+        else:
+            incidents = incident_columns = book.frame()
+        disputes = model.mediation.disputes
+        if isinstance(disputes, RecordBook):
+            disputes.close()
+            disputes_table = disputes.frame()
+            disputes = disputes.path or disputes_table
+        else:
+            disputes = disputes_table = disputes_frame(disputes)
+        timeseries = model.timeseries.frame()
+        metrics = summarise(model, incident_columns, disputes_table)
         summary = {
             "scenario": self.config.scenario.name,
             "seed": self.config.seed,
@@ -151,7 +196,7 @@ class Simulation:
             "git_commit": git_commit(),
             "wall_seconds": wall_seconds,
         }
-        return RunResult(incidents, disputes, timeseries, summary)
+        return RunResult(incidents, disputes, timeseries, summary, spool)
 
     def _calibration(self, metrics: dict) -> dict | None:
         if self.config.scenario.name != "jiangbei":

@@ -22,8 +22,10 @@ STREAMS = (
     "movement",      # patrol positions
     "found",         # incidents found on patrol
     "staff",         # mediator skills and part-time days
-    "deterrence",    # whether patrol presence prevents a deterrable call
+    "deterrence",    # unused since calls carry their own deterrence draw (slot kept)
     "events",        # timeline events: extra calls, who is absent, injected cases
+    "duties",        # when in its shift each unit takes its meal break and post duty
+    "incident_draws",  # intrinsic draws of incidents reported without their own (disputes...)
 )
 
 

@@ -169,7 +169,8 @@ def test_step_advances_one_tick():
 
 
 def test_overloaded_variant_cannot_hide_its_backlog():
-    r = run("scenario=small_district", "sim.days=3",
+    # Callers who never give up: the backlog stays in the queue (abandonment has its own test).
+    r = run("scenario=small_district", "sim.days=3", "scenario.dispatch.patience_min=null",
             "scenario.calls.rate_per_1000_per_year=2000", "scenario.units.police.per_shift=1",
             "scenario.units.guard.per_shift=0", "scenario.units.armed_patrol.per_shift=0",
             "scenario.units.rapid_response.per_shift=0")
