@@ -130,7 +130,10 @@ class Dispatcher:
         self.unit_priorities = [eligible[u.unit_type] for u in units]
         reach = [unit_types[u.unit_type].max_eta_min for u in units]
         self.reach = np.array([INF if r is None else r for r in reach])
-        self.has_reach = bool(np.isfinite(self.reach).any())
+        self.limited = np.isfinite(self.reach)
+        self.has_reach = bool(self.limited.any())
+        self.limited_for = {p: bool((self.eligible_mask[p] & self.limited).any())
+                            for p in PRIORITIES}
         self.report_mean = [unit_types[u.unit_type].report_min for u in units]
         self.reserve = cfg.p3_reserve_share
         self.on_duty_p1 = 0          # units on duty able to answer priority 1
@@ -200,8 +203,10 @@ class Dispatcher:
 
     def find_unit(self, incident, mask: np.ndarray | None = None) -> PatrolUnit | None:
         """The unit the rule sends to `incident` now, or None if no eligible unit is free."""
+        check_reach = self.has_reach
         if mask is None:
             mask = self.eligible_mask[incident.priority]
+            check_reach = self.limited_for[incident.priority]
             if incident.priority == 3 and self.reserve and not self._p3_may_take_p1_units(0):
                 mask = mask & ~self.eligible_mask[1]
         if self.rule == "own_then_lowest_index":
@@ -211,20 +216,28 @@ class Dispatcher:
             cand = cand[self.grid[cand] == incident.grid]
         if not len(cand):
             return None
-        own = self.grid[cand] == incident.grid
         eta = self.travel_times(cand, incident.x, incident.y)
-        eta += np.where(own, self.handoff_own, self.handoff_cross)
-        if self.has_reach:
+        own = None
+        if self.handoff_own != self.handoff_cross:
+            own = self.grid[cand] == incident.grid
+            eta += np.where(own, self.handoff_own, self.handoff_cross)
+        else:
+            eta += self.handoff_own
+        if check_reach and self.limited[cand].any():
             ok = eta <= self.reach[cand]
-            if not ok.all():
-                cand, eta, own = cand[ok], eta[ok], own[ok]
-                if not len(cand):
-                    return None
+            cand, eta = cand[ok], eta[ok]
+            if own is not None:
+                own = own[ok]
+            if not len(cand):
+                return None
         best = int(np.argmin(eta))
-        if self.rule == "own_then_nearest" and not own[best] and own.any():
-            mine = int(np.argmin(np.where(own, eta, INF)))
-            if eta[mine] - eta[best] <= self.cfg.own_grid_tolerance_min:
-                best = mine
+        if self.rule == "own_then_nearest":
+            if own is None:
+                own = self.grid[cand] == incident.grid
+            if not own[best] and own.any():
+                mine = int(np.argmin(np.where(own, eta, INF)))
+                if eta[mine] - eta[best] <= self.cfg.own_grid_tolerance_min:
+                    best = mine
         return self.units[int(cand[best])]
 
     def _p3_may_take_p1_units(self, spare: int) -> bool:

@@ -163,14 +163,14 @@ class CallArrivals:
     """Resident calls for service: a Poisson stream shaped by hour of day and weekday, thinned
     by patrol presence for deterrable kinds.
 
-    Every candidate call consumes the same row of uniforms whether or not it is accepted, and
-    carries in it everything about itself (common random numbers): kind, caller, place, its
-    deterrence draw and its ``IncidentDraws``.
+    The k-th call of a run takes the k-th exponential and the k-th row of uniforms, whether or
+    not patrol deters it, and carries in that row everything about itself (common random
+    numbers): kind, caller, place, its deterrence draw and its ``IncidentDraws``.
     """
 
-    # Columns of a candidate's row of uniforms.
-    ACCEPT, KIND, CALLER, WHERE, SPOT, X, Y, DETER = range(8)
-    WIDTH = 8 + N_DRAWS
+    # Columns of a call's row of uniforms.
+    KIND, CALLER, WHERE, SPOT, X, Y, DETER = range(7)
+    WIDTH = 7 + N_DRAWS
 
     def __init__(self, model, cfg: Calls, rng: np.random.Generator):
         self.model = model
@@ -180,7 +180,6 @@ class CallArrivals:
         weekly = np.asarray(cfg.weekday_profile, dtype=float)
         self.hourly = hourly / hourly.mean()
         self.weekly = weekly / weekly.mean()
-        self.peak = self.hourly.max() * self.weekly.max()
         if cfg.rate_per_grid_per_hour is not None:
             self.base_per_min = sum(cfg.rate_per_grid_per_hour) / 60.0
         else:
@@ -197,19 +196,30 @@ class CallArrivals:
     def process(self):
         """SimPy process: generate calls until the end of the run."""
         env = self.model.env
-        rate = self.base_per_min * self.peak
-        if rate <= 0:
+        if self.base_per_min <= 0:
             return
+        t = env.now
         while True:
-            gaps = self.rng.exponential(1.0 / rate, BLOCK).tolist()
+            work = self.rng.exponential(1.0, BLOCK).tolist()
             rows = self.rng.random((BLOCK, self.WIDTH)).tolist()
-            for gap, u in zip(gaps, rows, strict=True):
-                yield env.timeout(gap)
-                now = env.now
-                day = int(now // DAY)
-                hour = int((now % DAY) // 60)
-                if u[self.ACCEPT] * self.peak < self.hourly_l[hour] * self.weekly_l[day % 7]:
-                    self._call(u)
+            for e, u in zip(work, rows, strict=True):
+                t = self._after(t, e)
+                yield env.timeout(t - env.now)
+                self._call(u)
+
+    def _after(self, t: float, e: float) -> float:
+        """The time at which the rate, constant within each hour, has accumulated `e` expected
+        calls since `t` (an inhomogeneous Poisson stream by inversion: no rejected
+        candidates)."""
+        while True:
+            day, rest = divmod(t, DAY)
+            hour = int(rest // 60)
+            rate = self.base_per_min * self.hourly_l[hour] * self.weekly_l[int(day) % 7]
+            end = day * DAY + (hour + 1) * 60.0
+            if rate * (end - t) >= e:
+                return t + e / rate
+            e -= rate * (end - t)
+            t = end
 
     def _call(self, u: list[float]) -> None:
         model = self.model
@@ -227,7 +237,7 @@ class CallArrivals:
                 model.deterred += 1
                 return
         model.desk.report("call", self.kind_names[kind_i], kind, x, y, caller,
-                          draws=IncidentDraws(*u[8:]))
+                          draws=IncidentDraws(*u[7:]))
 
 
 class PatrolFinds:
