@@ -1,0 +1,236 @@
+"""Police dispatch and workload: arrival-time dispatch, report writing and shift duties,
+abandonment, the priority queue, common random numbers across staffing, deterrence by patrol
+intensity, and record keeping that does not grow with the horizon."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import Simulation
+from sim.dispatch import CallQueue
+from sim.incidents import Incident
+from sim.records import RecordBook
+from tests.conftest import run
+
+
+def _incident(i, priority, grid, x, y, t=0.0):
+    return Incident(incident_id=i, source="call", kind="k", priority=priority, violent=False,
+                    grid=grid, community=0, x=x, y=y, caller=-1, t_reported=t)
+
+
+def _only_free(model, units):
+    d = model.dispatcher
+    for u in model.units:
+        d._set_free(u, u in units)
+
+
+@pytest.mark.parametrize("tolerance, expected", [(3.0, "police"), (10.0, "guard")])
+def test_eta_rule_prefers_the_own_grid_guard_only_within_the_tolerance(tolerance, expected):
+    model = Simulation.from_overrides(
+        ["sim.days=1", f"scenario.dispatch.own_grid_tolerance_min={tolerance}"]).build()
+    d = model.dispatcher
+    guard = next(u for u in model.units if u.unit_type == "guard")
+    car = next(u for u in model.units if u.unit_type == "police"
+               and u.home_grid != guard.home_grid)
+    inc = _incident(0, 3, guard.home_grid, 5.0, 5.0)
+    d.move(guard, 6.0, 5.0)       # 1 km on foot: 0.5 + 12 min
+    d.move(car, 5.0, 7.0)         # 2 km by car: 1 + 4 min, 7.5 min sooner
+    _only_free(model, [guard, car])
+    assert d.eta(guard, inc) == pytest.approx(12.5 + d.handoff_own)
+    assert d.eta(car, inc) == pytest.approx(5.0 + d.handoff_cross)
+    assert d.find_unit(inc).unit_type == expected
+
+
+def test_foot_patrol_is_not_sent_beyond_its_reach():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    d = model.dispatcher
+    guard = next(u for u in model.units if u.unit_type == "guard")
+    _only_free(model, [guard])
+    near = _incident(0, 3, guard.home_grid, 5.0, 5.0)
+    d.move(guard, 5.5, 5.5)       # 1 km: 12.5 min, within 15
+    assert d.find_unit(near) is guard
+    d.move(guard, 7.0, 5.0)       # 2 km: 24.5 min
+    assert d.find_unit(near) is None
+
+
+def test_queue_serves_by_priority_then_arrival_and_skips_given_up_calls():
+    q = CallQueue(global_priorities=(1, 2, 3), grid_priorities=(3,))
+    order = [(3, 0.0), (2, 1.0), (1, 5.0), (3, 2.0), (1, 3.0), (2, 0.5)]
+    entries = [q.push(_incident(i, p, grid=i % 2, x=0, y=0, t=t), f"ev{i}")
+               for i, (p, t) in enumerate(order)]
+    q.cancel(entries[5])          # the P2 caller of t = 0.5 gave up
+    assert len(q) == 5
+    served = []
+    while (got := q.pop((1, 2, 3))) is not None:
+        served.append((got[0].priority, got[0].t_reported))
+    assert served == [(1, 3.0), (1, 5.0), (2, 1.0), (3, 0.0), (3, 2.0)]
+    assert len(q) == 0
+    # A unit that serves only its grid's P3 calls sees only those; taken ones are gone from
+    # the district-wide heap too.
+    a = q.push(_incident(10, 3, grid=1, x=0, y=0, t=7.0), "a")
+    q.push(_incident(11, 3, grid=0, x=0, y=0, t=8.0), "b")
+    assert q.pop((3,), grid=1)[1] == "a"
+    assert a[4] is False
+    assert q.pop((1, 2, 3))[1] == "b"
+    assert q.pop((1, 2, 3)) is None
+
+
+def test_freed_unit_takes_the_most_urgent_waiting_call():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    model.step()
+    d = model.dispatcher
+    car = next(u for u in model.units if u.unit_type == "police" and u.state == "patrolling")
+    _only_free(model, [car])
+    busy = _incident(0, 2, car.home_grid, car.x, car.y)
+    assert d.request(busy).value is car          # the only free unit takes it
+    waiting = [d.request(_incident(i, p, car.home_grid, car.x, car.y, t=i))
+               for i, p in [(1, 3), (2, 2), (3, 1), (4, 2)]]
+    assert len(d.queue) == 4
+    car.state = "reporting"
+    d.release(car)
+    assert waiting[2].triggered and waiting[2].value is car    # the P1, though it came last
+    assert not any(w.triggered for i, w in enumerate(waiting) if i != 2)
+
+
+def test_report_writing_keeps_the_unit_busy():
+    common = ["scenario=hypercube", "scenario.overflow=queue", "sim.days=200", "seed=3",
+              "sim.tick_minutes=1440"]
+    plain = run(*common)
+    writing = run(*common, "++scenario.units.police.report_min=30")
+    inc = writing.incidents
+    report = (inc.t_unit_free - inc.t_cleared).dropna()
+    assert len(report) > 1000
+    assert report.mean() == pytest.approx(30.0, rel=0.1)
+    # A unit takes no new job before it has written up the last one.
+    for _, jobs in inc.dropna(subset=["t_dispatched"]).groupby("unit_id"):
+        jobs = jobs.sort_values("t_dispatched")
+        assert (jobs.t_dispatched.to_numpy()[1:] >= jobs.t_unit_free.to_numpy()[:-1] - 1e-9).all()
+    # Busy longer per call, so the same calls wait longer for a unit.
+    m0, m1 = plain.metrics, writing.metrics
+    assert m1["calls_share_unit_police"] > m0["calls_share_unit_police"] + 0.1
+    assert m1["mean_queue_delay_min"] > m0["mean_queue_delay_min"] + 5
+
+
+def test_shift_duties_take_units_off_patrol_for_their_share_of_the_shift():
+    r = run("sim.days=4", "scenario.calls.enabled=false", "scenario.disputes.enabled=false")
+    m = r.metrics
+    t = r.summary["config"]["scenario"]["units"]
+    police = t["police"]
+    off = police["handover_min"] + police["meal_break_min"] + police["post_duty_min"]
+    assert off > 0
+    assert m["utilisation_unit_police"] == pytest.approx(off / (police["shift_hours"] * 60),
+                                                         abs=0.02)
+    assert m["calls_share_unit_police"] == 0.0
+    guard = t["guard"]
+    assert m["utilisation_unit_guard"] == pytest.approx(
+        (guard["handover_min"] + guard["meal_break_min"]) / (guard["shift_hours"] * 60),
+        abs=0.02)
+
+
+def test_callers_abandon_under_overload_and_are_counted():
+    overload = ["scenario=small_district", "sim.days=3",
+                "scenario.calls.rate_per_1000_per_year=2000", "scenario.units.police.per_shift=1",
+                "scenario.units.guard.per_shift=0", "scenario.units.armed_patrol.per_shift=0",
+                "scenario.units.rapid_response.per_shift=0"]
+    r = run(*overload, "scenario.dispatch.patience_min=[20,20,20]")
+    inc = r.incidents
+    reported = inc[inc.source != "patrol"]
+    gave_up = reported[reported.abandoned]
+    assert len(gave_up) > 0.5 * len(reported)
+    assert r.metrics["abandoned_share"] == pytest.approx(len(gave_up) / len(reported))
+    assert gave_up.t_dispatched.isna().all() and gave_up.t_arrived.isna().all()
+    waited = gave_up.t_abandoned - gave_up.t_reported
+    assert (waited > 0).all()
+    assert waited.mean() == pytest.approx(20.0, rel=0.15)   # exponential patience, mean 20
+    # Nobody gives up without patience set; then the backlog waits instead.
+    patient = run(*overload, "scenario.dispatch.patience_min=null")
+    assert patient.metrics["abandoned_share"] == 0.0
+    assert patient.metrics["unreached_share"] > 0.5
+
+
+def test_staffing_variants_see_identical_demand():
+    common = ["sim.days=5", "scenario.calls.deterrence=0"]
+    few = run(*common, "++policy.unit_factors.police=0.5")
+    many = run(*common, "++policy.unit_factors.police=2")
+    calls = [r.incidents[r.incidents.source != "patrol"].reset_index(drop=True)
+             for r in (few, many)]
+    for col in ["t_reported", "kind", "priority", "x_km", "y_km", "caller", "grid"]:
+        pd.testing.assert_series_equal(calls[0][col], calls[1][col])
+    both = calls[0].t_cleared.notna() & calls[1].t_cleared.notna()
+    np.testing.assert_allclose((calls[0].t_cleared - calls[0].t_arrived)[both],
+                               (calls[1].t_cleared - calls[1].t_arrived)[both])
+    # Found on patrol: the same candidates in both; more patrol finds more of them, and one
+    # found in both is the same incident (time, place, kind, on-scene time).
+    found = [r.incidents[r.incidents.source == "patrol"].assign(
+        on_scene=lambda f: f.t_cleared - f.t_arrived) for r in (few, many)]
+    assert len(found[1]) > len(found[0]) > 50
+    key = ["t_reported", "x_km", "y_km"]
+    shared = found[0].merge(found[1], on=key, suffixes=("_a", "_b"))
+    assert len(shared) > 0.5 * len(found[0])
+    assert (shared.kind_a == shared.kind_b).all()
+    done = shared.on_scene_a.notna() & shared.on_scene_b.notna()
+    np.testing.assert_allclose(shared.on_scene_a[done], shared.on_scene_b[done])
+
+
+def test_deterrence_rises_with_patrol_hours_per_km2():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    from sim.incidents import PatrolPresence
+
+    presence = PatrolPresence(model, model.cfg.scenario.calls)
+    shares = [presence.deterred_share(i) for i in (0.0, 0.1, 0.5, 1.0, 5.0, 50.0)]
+    assert shares[0] == 0.0
+    assert all(a < b for a, b in zip(shares, shares[1:], strict=False))
+    assert shares[-1] == pytest.approx(model.cfg.scenario.calls.deterrence, rel=1e-6)
+    # Intensity is units on patrol per km² of the grid, not a share of its units.
+    d = model.dispatcher
+    g = 0
+    area = model.district.grid_cells.count(g) * model.district.cell_km ** 2
+    assert presence.in_grid(g) == pytest.approx(d.patrolling_in_grid[g] / area)
+    # In the model: more police on patrol, more deterred calls (same demand).
+    few = run("sim.days=5", "++policy.unit_factors.police=0.5")
+    many = run("sim.days=5", "++policy.unit_factors.police=2")
+    assert many.metrics["deterred_calls"] > 1.2 * few.metrics["deterred_calls"]
+
+
+def test_record_book_spools_finished_records_in_id_order(tmp_path):
+    class Rec:
+        def __init__(self, i):
+            self.i, self.done = i, False
+
+    def frame(recs):
+        return pd.DataFrame({"i": pd.Series([r.i for r in recs], dtype="int64"),
+                             "done": pd.Series([r.done for r in recs], dtype="bool")})
+
+    book = RecordBook(frame, lambda r: r.done, batch=10)
+    book.spool(tmp_path / "t.parquet")
+    recs = [Rec(i) for i in range(100)]
+    for r in recs[:50]:
+        book.append(r)
+        r.done = r.i != 3             # record 3 stays open for a while
+    assert book.in_memory > 40        # held back behind the open record
+    recs[3].done = True
+    for r in recs[50:]:
+        book.append(r)
+        r.done = True
+    assert book.in_memory <= 10 and len(book) == 100
+    out = book.frame()
+    assert out.i.tolist() == list(range(100)) and out.done.all()
+
+
+def test_spooled_run_gives_the_same_tables_as_one_kept_in_memory(tmp_path):
+    sim = Simulation.from_overrides(["sim.days=6", "sim.progress=false"])
+    spooled = sim.run()
+    model = sim.build()
+    while model.running:
+        model.step()
+    kept = sim.collect(model)
+    pd.testing.assert_frame_equal(spooled.incidents, kept.incidents)
+    pd.testing.assert_frame_equal(spooled.disputes, kept.disputes)
+    pd.testing.assert_frame_equal(spooled.timeseries, kept.timeseries)
+    for k, v in kept.metrics.items():
+        assert spooled.metrics[k] == v or (math.isnan(v) and math.isnan(spooled.metrics[k])), k
+    spooled.write(tmp_path)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "incidents.parquet"),
+                                  kept.incidents)
