@@ -41,7 +41,7 @@ plt.rcParams["axes.unicode_minus"] = False
 warnings.filterwarnings("ignore", message="Glyph .* missing from font")
 
 STATE_COLOURS = {"patrolling": "#2e8b57", "dispatched": "#ff8c00", "on_scene": "#d62728",
-                 "returning": "#1f77b4"}
+                 "reporting": "#9467bd", "duty": "#7f7f7f", "returning": "#1f77b4"}
 TYPE_MARKERS = {"police": "o", "armed_patrol": "s", "rapid_response": "D", "guard": "^"}
 HOTSPOT_STYLE = {"complex_public_order": ("X", "#7b3294"), "hospital": ("P", "#008080"),
                  "school": ("p", "#b8860b"), "transit": ("H", "#4b0082"),
@@ -111,7 +111,8 @@ def layers(district) -> Layers:
 
 def active_incidents(model) -> list:
     """Incidents reported and not yet cleared (handed-to-backup ones excluded)."""
-    return [i for i in model.desk.incidents if math.isnan(i.t_cleared) and not i.overflow]
+    return [i for i in model.desk.incidents
+            if math.isnan(i.t_cleared) and not i.overflow and not i.abandoned]
 
 
 def open_dispute_badges(model) -> dict[int, tuple[int, str, float]]:

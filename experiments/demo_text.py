@@ -24,6 +24,8 @@ TEXT: dict[str, tuple[str, str]] = {
     # unit states
     "patrolling": ("patrolling", "巡逻中"), "dispatched": ("on the way", "赶赴现场"),
     "on_scene": ("on scene", "现场处置"), "returning": ("returning", "返回巡区"),
+    "reporting": ("writing up", "录入警情"),
+    "duty": ("meal, post or hand-over", "就餐、值守或交接班"),
     "off_duty": ("off duty", "下班"),
     # unit types
     "police": ("police car", "民警巡逻车"), "armed_patrol": ("armed patrol", "武装巡逻"),

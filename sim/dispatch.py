@@ -36,13 +36,12 @@ PRIORITIES = (1, 2, 3)
 
 class CallQueue:
     """Incidents waiting for a unit: a heap per priority, oldest first, for units that may go
-    anywhere, and a heap per (grid, priority) for units that serve only their own grid.  An
-    entry taken from one heap (or given up by its caller) is marked dead and dropped when it
-    reaches the top of the other, so every operation costs O(log n), never a scan."""
+    anywhere, and a heap per (grid, priority) for units that serve only their own grid (every
+    entry is in both, so the dispatch rule can change mid-run).  An entry taken through one
+    heap (or given up by its caller) is marked dead and dropped when it reaches the top of the
+    other, or when that heap is compacted, so every operation costs O(log n), never a scan."""
 
-    def __init__(self, global_priorities, grid_priorities):
-        self.global_priorities = frozenset(global_priorities)
-        self.grid_priorities = frozenset(grid_priorities)
+    def __init__(self):
         self._heaps = {p: [] for p in PRIORITIES}
         self._grid_heaps: dict[tuple[int, int], list] = {}
         self._seq = itertools.count()
@@ -55,10 +54,8 @@ class CallQueue:
         # [oldest first, then first come, incident, event, still waiting]
         entry = [incident.t_reported, next(self._seq), incident, event, True]
         p = incident.priority
-        if p in self.global_priorities:
-            self._push(self._heaps[p], entry)
-        if p in self.grid_priorities:
-            self._push(self._grid_heaps.setdefault((incident.grid, p), []), entry)
+        self._push(self._heaps[p], entry)
+        self._push(self._grid_heaps.setdefault((incident.grid, p), []), entry)
         self._live += 1
         return entry
 
@@ -140,12 +137,7 @@ class Dispatcher:
         self.by_grid: list[list[PatrolUnit]] = [[] for _ in range(n_grids)]
         for u in units:
             self.by_grid[u.home_grid].append(u)
-        # Units that serve only their own grid take waiting calls from their grid's heap.
-        everyone_own_grid = self.rule == "own_grid"
-        grid_prios = set(PRIORITIES) if everyone_own_grid else {
-            p for u in units if math.isfinite(self.reach[u.index])
-            for p in eligible[u.unit_type]}
-        self.queue = CallQueue(() if everyone_own_grid else PRIORITIES, grid_prios)
+        self.queue = CallQueue()
         self.busy_by_type = dict.fromkeys(unit_types, 0)
         self.patrolling_in_grid = [0] * n_grids
         self.on_duty_in_grid = [0] * n_grids

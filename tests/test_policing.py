@@ -56,7 +56,7 @@ def test_foot_patrol_is_not_sent_beyond_its_reach():
 
 
 def test_queue_serves_by_priority_then_arrival_and_skips_given_up_calls():
-    q = CallQueue(global_priorities=(1, 2, 3), grid_priorities=(3,))
+    q = CallQueue()
     order = [(3, 0.0), (2, 1.0), (1, 5.0), (3, 2.0), (1, 3.0), (2, 0.5)]
     entries = [q.push(_incident(i, p, grid=i % 2, x=0, y=0, t=t), f"ev{i}")
                for i, (p, t) in enumerate(order)]
