@@ -107,7 +107,7 @@ def test_real_search_on_small_district_writes_results(tmp_path, capsys):
     # A two-level police grid keeps it short; guards and mediators stay as in the scenario.
     code = optimize.main([
         "+experiment=min_staffing", "scenario=small_district", "sim.days=20",
-        "hydra.sweeper.params={++policy.unit_factors.police:'0.5,1.0,2.0',seed:'range(2)'}",
+        "hydra.sweeper.params={++policy.unit_factors.police:'0.5,1.0,4.0',seed:'range(2)'}",
         "--jobs", "2", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
