@@ -46,46 +46,89 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dic
     }
 
 
-# The incident columns the metrics read (a long run reads only these back from its spool).
+# The incident columns the metrics read (a long run reads only these back, batch by batch).
 METRIC_COLUMNS = ("source", "priority", "overflow", "abandoned", "cross_grid", "t_reported",
                   "t_dispatched", "t_arrived", "t_abandoned")
 
 
+class IncidentStats:
+    """Response metrics over reported incidents, accumulated batch by batch, so a long run's
+    incident table never has to be in memory at once (it keeps one float per answered call).
+
+    Patrol finds are handled on the spot and left out.  An incident still waiting for a unit at
+    the end counts with its wait so far (a lower bound), so an overloaded variant cannot look
+    fast by leaving its backlog out.  One handed to the backup force, or whose caller gave up
+    waiting, has no arrival time: it is left out of the response times, counted in
+    `overflow_share` / `abandoned_share`, and counts as missing the priority-1 target.  The
+    queue delay of an abandoned call is its wait until it was given up.
+    """
+
+    def __init__(self, p1_target_min: float, now: float):
+        self.target = p1_target_min
+        self.now = now
+        self.n = dict.fromkeys(("total", "reported", "kept", "overflow", "abandoned",
+                                "unreached", "dispatched", "cross", "p1", "p1_on_time"), 0)
+        self.waited = 0.0
+        self.response: dict[int, list[np.ndarray]] = {1: [], 2: [], 3: []}
+
+    def add(self, incidents: pd.DataFrame) -> IncidentStats:
+        n, now = self.n, self.now
+        n["total"] += len(incidents)
+        reported = incidents[incidents.source != "patrol"]
+        overflow = reported.overflow.to_numpy(bool)
+        abandoned = reported.abandoned.to_numpy(bool)
+        t_rep = reported.t_reported.to_numpy(float)
+        t_disp = reported.t_dispatched.to_numpy(float)
+        t_arr = reported.t_arrived.to_numpy(float)
+        priority = reported.priority.to_numpy()
+        kept = ~overflow
+        answered = kept & ~abandoned           # reached, on the way, or still waiting
+        n["reported"] += len(reported)
+        n["kept"] += int(kept.sum())
+        n["overflow"] += int(overflow.sum())
+        n["abandoned"] += int(abandoned.sum())
+        n["unreached"] += int((np.isnan(t_arr) & answered).sum())
+        dispatched = kept & ~np.isnan(t_disp)
+        n["dispatched"] += int(dispatched.sum())
+        n["cross"] += int((reported.cross_grid.to_numpy(bool) & dispatched).sum())
+        waited_until = np.where(np.isnan(t_disp), reported.t_abandoned.to_numpy(float), t_disp)
+        self.waited += float((np.nan_to_num(waited_until, nan=now) - t_rep)[kept].sum())
+        response = np.nan_to_num(t_arr, nan=now) - t_rep
+        for p, chunks in self.response.items():
+            chunks.append(response[answered & (priority == p)])
+        p1 = priority == 1
+        n["p1"] += int(p1.sum())
+        with np.errstate(invalid="ignore"):
+            n["p1_on_time"] += int((p1 & answered & (t_arr - t_rep <= self.target)).sum())
+        return self
+
+    def result(self) -> dict[str, float]:
+        n = self.n
+
+        def share(k, of):
+            return n[k] / n[of] if n[of] else math.nan
+
+        out = {
+            "incidents_total": float(n["total"]),
+            "incidents_reported": float(n["reported"]),
+            "mean_queue_delay_min": self.waited / n["kept"] if n["kept"] else math.nan,
+            "cross_grid_share": share("cross", "dispatched"),
+            "overflow_share": share("overflow", "reported"),
+            "abandoned_share": share("abandoned", "reported"),
+            "unreached_share": share("unreached", "kept"),
+        }
+        for p, chunks in self.response.items():
+            r = np.concatenate(chunks) if chunks else np.zeros(0)
+            for q, name in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+                out[f"response_{name}_min_p{p}"] = float(np.quantile(r, q)) if len(r) else math.nan
+        out["p1_within_5min_share"] = share("p1_on_time", "p1")
+        return out
+
+
 def incident_metrics(incidents: pd.DataFrame, p1_target_min: float,
                      now: float) -> dict[str, float]:
-    """Response metrics over reported incidents (patrol finds are handled on the spot).
-
-    An incident still waiting for a unit at the end counts with its wait so far (a lower
-    bound), so an overloaded variant cannot look fast by leaving its backlog out.  One handed
-    to the backup force, or whose caller gave up waiting, has no arrival time: it is left out of
-    the response times, counted in `overflow_share` / `abandoned_share`, and counts as missing
-    the priority-1 target.  The queue delay of an abandoned call is its wait until it was
-    given up.
-    """
-    reported = incidents[incidents.source != "patrol"]
-    kept = reported[~reported.overflow]
-    answered = kept[~kept.abandoned]            # reached, on the way, or still waiting
-    response = answered.t_arrived.fillna(now) - answered.t_reported
-    waited = kept.t_dispatched.fillna(kept.t_abandoned).fillna(now) - kept.t_reported
-    out = {
-        "incidents_total": float(len(incidents)),
-        "incidents_reported": float(len(reported)),
-        "mean_queue_delay_min": float(waited.mean()) if len(waited) else math.nan,
-        "cross_grid_share": _share(kept.cross_grid[kept.t_dispatched.notna()].astype(bool)),
-        "overflow_share": _share(reported.overflow.astype(bool)),
-        "abandoned_share": _share(reported.abandoned.astype(bool)),
-        "unreached_share": _share(kept.t_arrived.isna() & ~kept.abandoned),
-    }
-    for p in (1, 2, 3):
-        r = response[answered.priority == p]
-        out[f"response_p50_min_p{p}"] = _q(r, 0.5)
-        out[f"response_p90_min_p{p}"] = _q(r, 0.9)
-        out[f"response_p99_min_p{p}"] = _q(r, 0.99)
-    p1 = reported.priority == 1
-    on_time = ((reported.t_arrived - reported.t_reported <= p1_target_min)
-               & ~reported.overflow & ~reported.abandoned)
-    out["p1_within_5min_share"] = _share(on_time[p1])
-    return out
+    """Response metrics over a table of incidents (see `IncidentStats`)."""
+    return IncidentStats(p1_target_min, now).add(incidents).result()
 
 
 def utilisation_metrics(model) -> dict[str, float]:
@@ -125,12 +168,16 @@ def staffing_cost(model) -> float:
     return float(cost)
 
 
-def summarise(model, incidents: pd.DataFrame, disputes: pd.DataFrame) -> dict[str, float]:
-    """All headline metrics of a finished (or paused) run."""
+def summarise(model, incidents: pd.DataFrame | IncidentStats,
+              disputes: pd.DataFrame) -> dict[str, float]:
+    """All headline metrics of a finished (or paused) run; `incidents` may be the table or
+    the stats already accumulated from it."""
     days = model.env.now / DAY
     metrics = dispute_metrics(disputes, model.residents.n, days)
-    metrics.update(incident_metrics(incidents, model.cfg.scenario.dispatch.p1_target_min,
-                                    model.env.now))
+    if not isinstance(incidents, IncidentStats):
+        incidents = IncidentStats(model.cfg.scenario.dispatch.p1_target_min,
+                                  model.env.now).add(incidents)
+    metrics.update(incidents.result())
     metrics.update(utilisation_metrics(model))
     metrics["mean_satisfaction"] = model.residents.mean_satisfaction
     metrics["annual_staffing_cost_yuan"] = staffing_cost(model)

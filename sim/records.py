@@ -105,10 +105,10 @@ class RecordBook:
         return self._to_frame(self._mem)
 
 
-def read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Some columns of a spooled table, strings as categories (compact for metrics)."""
-    table = pq.read_table(path, columns=columns)
-    return table.to_pandas(strings_to_categorical=True, ignore_metadata=True)
+def read_batches(path: Path, columns: list[str], rows: int = 200_000):
+    """Some columns of a spooled table, a batch of `rows` at a time, strings as categories."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+        yield batch.to_pandas(strings_to_categorical=True, ignore_metadata=True)
 
 
 class Spool:

@@ -19,10 +19,10 @@ import pandas as pd
 
 from sim import reported
 from sim.config import RunConfig, parse_config, to_dict
-from sim.metrics import METRIC_COLUMNS, summarise
+from sim.metrics import METRIC_COLUMNS, IncidentStats, summarise
 from sim.model import DistrictModel
 from sim.output import disputes_frame, write_run
-from sim.records import RecordBook, Spool, read_columns
+from sim.records import RecordBook, Spool, read_batches
 
 PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seaborn")
 
@@ -173,9 +173,11 @@ class Simulation:
         book = model.desk.incidents
         if book.path is not None:
             incidents = book.close()
-            incident_columns = read_columns(incidents, list(METRIC_COLUMNS))
+            stats = IncidentStats(self.config.scenario.dispatch.p1_target_min, model.env.now)
+            for batch in read_batches(incidents, list(METRIC_COLUMNS)):
+                stats.add(batch)
         else:
-            incidents = incident_columns = book.frame()
+            incidents = stats = book.frame()
         disputes = model.mediation.disputes
         if isinstance(disputes, RecordBook):
             disputes.close()
@@ -184,7 +186,7 @@ class Simulation:
         else:
             disputes = disputes_table = disputes_frame(disputes)
         timeseries = model.timeseries.frame()
-        metrics = summarise(model, incident_columns, disputes_table)
+        metrics = summarise(model, stats, disputes_table)
         summary = {
             "scenario": self.config.scenario.name,
             "seed": self.config.seed,
