@@ -99,14 +99,13 @@ class Dispatcher:
     vectorised expression, and hands freed units to the best waiting incident."""
 
     def __init__(self, env: simpy.Environment, units: list[PatrolUnit], n_grids: int,
-                 unit_types: dict[str, UnitType], cfg: DispatchConfig,
-                 rng: np.random.Generator | None = None):
+                 unit_types: dict[str, UnitType], cfg: DispatchConfig, rng: np.random.Generator):
         self.env = env
         self.units = units
         self.cfg = cfg
         self.rule = cfg.rule
         self.unit_types = unit_types
-        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.rng = rng              # when in its shift each unit takes its duties
         n = len(units)
         self.x = np.zeros(n)
         self.y = np.zeros(n)
