@@ -366,27 +366,34 @@ class IncidentDesk:
     def respond(self, inc: Incident, on_scene_mean: float, draws: IncidentDraws):
         """The story of a reported incident: wait for a unit (or give up), travel, work, write
         it up, clear."""
-        request = self.dispatcher.request(inc)
-        if request is None:
-            inc.overflow = True          # handed to the backup force outside the model
-            self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
-            self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
+        unit = yield from self._assigned(inc, draws.patience)
+        if unit is None:
             return
-        if not request.triggered:
-            patience = self._patience(inc.priority, draws.patience)
-            if patience < INF:
-                yield request | self.env.timeout(patience)
-                if not request.triggered:
-                    self.dispatcher.withdraw(request)
-                    self._abandon(inc)
-                    return
-        unit = yield request
         travel = self.dispatcher.eta(unit, inc)
         if self.model.narrative is not None:
             self.model.log("unit_dispatched", unit=unit.name, kind=inc.kind, grid=inc.grid + 1,
                            minutes=travel)
         on_scene = self.service.draw(on_scene_mean, draws.scene)
         yield from self.work(inc, unit, on_scene, travel, draws.report)
+
+    def _assigned(self, inc: Incident, u_patience: float):
+        """The unit sent to `inc`; None if it went to the backup force or its caller gave up
+        waiting in the queue."""
+        request = self.dispatcher.request(inc)
+        if request is None:
+            inc.overflow = True          # handed to the backup force outside the model
+            self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
+            self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
+            return None
+        if not request.triggered:
+            patience = self._patience(inc.priority, u_patience)
+            if patience < INF:
+                yield request | self.env.timeout(patience)
+                if not request.triggered:
+                    self.dispatcher.withdraw(request)
+                    self._abandon(inc)
+                    return None
+        return (yield request)
 
     def _patience(self, priority: int, u: float) -> float:
         if self.patience is None:
