@@ -127,21 +127,32 @@ def test_identical_variants_and_resume_with_both_launchers(tmp_path):
 
 
 KILLER = textwrap.dedent("""
-    import os, sys
+    import os, shutil, sys
     import pandas
-    real = pandas.DataFrame.to_parquet
+    real_to_parquet = pandas.DataFrame.to_parquet
+    real_copyfile = shutil.copyfile
     calls = []
 
-    def dying_to_parquet(self, path, *args, **kwargs):
+    def dying(path):
         # The second table: half a parquet file, then the process is killed outright.
         calls.append(path)
         if len(calls) == 2:
             with open(path, "wb") as fh:
                 fh.write(b"PAR1 only the first bytes of a table")
             os._exit(137)
-        return real(self, path, *args, **kwargs)
+
+    def dying_to_parquet(self, path, *args, **kwargs):
+        dying(path)
+        return real_to_parquet(self, path, *args, **kwargs)
+
+    def dying_copyfile(src, dst, *args, **kwargs):
+        # A run's incident and dispute tables are copied from its spool.
+        if str(src).endswith(".parquet"):
+            dying(dst)
+        return real_copyfile(src, dst, *args, **kwargs)
 
     pandas.DataFrame.to_parquet = dying_to_parquet
+    shutil.copyfile = dying_copyfile
     from experiments.run import main
     sys.exit(main(sys.argv[1:]))
 """)
