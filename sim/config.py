@@ -55,7 +55,7 @@ class Geography:
     cell_km: float = rng_field(0.25, 0.01, 10.0)
     streets: int = rng_field(12, 1, 10_000)
     communities: int = rng_field(126, 1, 100_000)
-    population: int = rng_field(925_000, 1, 50_000_000)
+    population: int = rng_field(925_800, 1, 50_000_000)
     community_pop_sigma: float = rng_field(0.45, 0.0, 5.0)
     hotspots: dict[str, int] = rng_field(
         {"complex_public_order": 10, "hospital": 8, "school": 20, "transit": 12, "scenic": 6},
@@ -68,6 +68,43 @@ class Geography:
         side = math.sqrt(self.area_km2)
         n = max(1, math.ceil(side / self.cell_km))
         return n * n
+
+
+@dataclass
+class DistrictFiles:
+    """Where the map comes from: a district folder (communities.geojson, optional roads.osm or
+    roads.graphml, hotspots.geojson, grids.geojson; see conf/districts/README.md), absolute or
+    relative to the project root.  None draws a synthetic square from `geography`, the same
+    square for every seed."""
+
+    path: str | None = None
+
+
+# Free-flow speeds by OSM road class (km/h); classes missing here carry no vehicles.
+ROAD_SPEEDS_KMH = {
+    "motorway": 80.0, "motorway_link": 40.0, "trunk": 60.0, "trunk_link": 35.0,
+    "primary": 50.0, "primary_link": 30.0, "secondary": 40.0, "secondary_link": 30.0,
+    "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
+    "living_street": 10.0, "service": 15.0,
+}
+# Travel time over free-flow time by hour of day (0-23).
+CONGESTION_BY_HOUR = [1.05, 1.03, 1.02, 1.02, 1.03, 1.08, 1.25, 1.65, 1.87, 1.70, 1.50, 1.50,
+                      1.45, 1.40, 1.45, 1.50, 1.55, 1.80, 1.86, 1.62, 1.42, 1.30, 1.20, 1.10]
+
+
+@dataclass
+class Roads:
+    """Travel on the road network: shortest paths by free-flow time, slowed by the hour's
+    congestion (driving units) or by walking distance (units on foot)."""
+
+    speed_kmh: dict[str, float] = rng_field(ROAD_SPEEDS_KMH, 1.0, 200.0)
+    congestion_by_hour: list[float] = rng_field(CONGESTION_BY_HOUR, 1.0, 10.0)
+    # A district folder without a road file gets a street grid of this spacing (one class).
+    grid_spacing_km: float = rng_field(0.4, 0.05, 10.0)
+    grid_road_class: str = "tertiary"
+    # Node-to-node tables cost 2 x 6 bytes per pair of nodes; a bigger road file must be
+    # thinned to its main roads first.
+    max_nodes: int = rng_field(6000, 2, 20_000)
 
 
 @dataclass
@@ -218,6 +255,9 @@ class UnitType:
     speed_kmh: float = rng_field(30.0, 0.1, 500.0)
     turnout_min: float = rng_field(1.0, 0.0, 600.0)
     priorities: list[int] = rng_field([1, 2, 3], 1, 3)
+    # drive: road-class speeds and congestion on the road graph; walk: the shortest walkable
+    # path at speed_kmh.  Either way speed_kmh covers the leg between the road and the spot.
+    travel_mode: str = "drive"
     support_violent_p1: bool = False
     hotspot_grids_only: bool = False
     patrol_hotspot_share: float = prob(0.6)
@@ -238,6 +278,7 @@ class Dispatch:
 
 DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest", "own_then_lowest_index")
 OVERFLOW_MODES = ("queue", "backup")
+TRAVEL_MODES = ("drive", "walk")
 SERVICE_DISTRIBUTIONS = ("lognormal", "exponential")
 
 
@@ -291,7 +332,9 @@ EVENT_KINDS = tuple(EVENT_FIELDS)
 class Scenario:
     name: str = "jiangbei"
     description: str = ""
+    district: DistrictFiles = field(default_factory=DistrictFiles)
     geography: Geography = field(default_factory=Geography)
+    roads: Roads = field(default_factory=Roads)
     grids: Grids = field(default_factory=Grids)
     residents: Residents = field(default_factory=Residents)
     disputes: Disputes = field(default_factory=Disputes)
@@ -466,7 +509,7 @@ def _optional_index(path: str, value: int | None, size: int, first: int = 0) -> 
                           f"got {value}")
 
 
-def _check_events(s: Scenario) -> None:
+def _check_events(s: Scenario, n_communities: int) -> None:
     from sim.timeline import event_start_minutes
 
     for i, ev in enumerate(s.events):
@@ -494,29 +537,50 @@ def _check_events(s: Scenario) -> None:
         if ev.unit_type is not None:
             _optional_index(f"{where}.shift", ev.shift, len(s.units[ev.unit_type].shifts))
         _optional_one_of(f"{where}.category", ev.category, s.disputes.categories)
-        _optional_index(f"{where}.community", ev.community, s.geography.communities, first=1)
+        _optional_index(f"{where}.community", ev.community, n_communities, first=1)
         _optional_one_of(f"{where}.incident_kind", ev.incident_kind, s.calls.kinds)
         _optional_index(f"{where}.grid", ev.grid, s.grids.count, first=1)
 
 
-def _check_cross_field(cfg: RunConfig) -> None:
+def _check_map(cfg: RunConfig) -> int:
+    """Check the district (a folder's files, or the synthetic square's counts); return its
+    number of communities.  A folder's grids.geojson sets the grid count unless a policy
+    redraws the grids."""
     s = cfg.scenario
-    _check_events(s)
     geo = s.geography
-    n_cells = geo.n_cells()
+    _one_of("scenario.roads.grid_road_class", s.roads.grid_road_class, tuple(s.roads.speed_kmh))
+    for name, unit in s.units.items():
+        _one_of(f"scenario.units.{name}.travel_mode", unit.travel_mode, TRAVEL_MODES)
+    if s.district.path is None:
+        n_cells = geo.n_cells()
+        if s.grids.count > n_cells:
+            raise ConfigError(
+                f"scenario.grids.count: must be an integer in [1, {n_cells}] (the district has "
+                f"{n_cells} cells of {geo.cell_km} km), got {s.grids.count}"
+            )
+        if geo.streets > n_cells:
+            raise ConfigError(
+                f"scenario.geography.streets: must be in [1, {n_cells}], got {geo.streets}")
+        if not geo.streets <= geo.communities <= n_cells:
+            raise ConfigError(
+                f"scenario.geography.communities: must be in [{geo.streets}, {n_cells}] "
+                f"(at least one per street), got {geo.communities}"
+            )
+    from sim.geography import base_district
+
+    d = base_district(s)
+    if d.grid_file is not None and cfg.policy.grids is None:
+        s.grids.count = len(d.grid_file[0])
+    n_cells = int(d.inside.sum())
     if s.grids.count > n_cells:
         raise ConfigError(
             f"scenario.grids.count: must be an integer in [1, {n_cells}] (the district has "
-            f"{n_cells} cells of {geo.cell_km} km), got {s.grids.count}"
-        )
-    if geo.streets > n_cells:
-        raise ConfigError(
-            f"scenario.geography.streets: must be in [1, {n_cells}], got {geo.streets}")
-    if not geo.streets <= geo.communities <= n_cells:
-        raise ConfigError(
-            f"scenario.geography.communities: must be in [{geo.streets}, {n_cells}] "
-            f"(at least one per street), got {geo.communities}"
-        )
+            f"{n_cells} cells of {geo.cell_km} km), got {s.grids.count}")
+    return d.n_communities
+
+
+def _check_cross_field(cfg: RunConfig) -> None:
+    s = cfg.scenario
     _one_of("scenario.dispatch.rule", s.dispatch.rule, DISPATCH_RULES)
     _one_of("scenario.dispatch.overflow", s.dispatch.overflow, OVERFLOW_MODES)
     _one_of("scenario.calls.service_distribution", s.calls.service_distribution,
@@ -527,6 +591,9 @@ def _check_cross_field(cfg: RunConfig) -> None:
     if len(s.calls.weekday_profile) != 7 or sum(s.calls.weekday_profile) <= 0:
         raise ConfigError(
             "scenario.calls.weekday_profile: must be 7 non-negative numbers, not all 0")
+    if len(s.roads.congestion_by_hour) != 24:
+        raise ConfigError("scenario.roads.congestion_by_hour: must be 24 numbers in [1, 10] "
+                          f"(one per hour), got {len(s.roads.congestion_by_hour)}")
     rates = s.calls.rate_per_grid_per_hour
     if rates is not None and len(rates) != s.grids.count:
         raise ConfigError(
@@ -554,6 +621,8 @@ def _check_cross_field(cfg: RunConfig) -> None:
         for lvl in ("community", "street", "district"):
             if getattr(s.disputes.max_sessions, lvl) < 1:
                 raise ConfigError(f"scenario.disputes.max_sessions.{lvl}: must be >= 1")
+    # Last: reading a district folder costs more than every check above.
+    _check_events(s, _check_map(cfg))
 
 
 def parse_config(cfg: Any) -> RunConfig:
