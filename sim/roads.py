@@ -101,6 +101,13 @@ def _first(value, default=""):
     return default if value is None else value
 
 
+def _names(value) -> str:
+    """An edge's name; a simplified edge that merged several named ways lists them all."""
+    if isinstance(value, list):
+        return " / ".join(dict.fromkeys(str(v) for v in value))
+    return "" if value is None else str(value)
+
+
 def graph_from_file(path: Path, frame, roads: Roads) -> RoadGraph:
     """The road graph of an OSM XML or osmnx GraphML file, in the district's km frame: road
     ways only, simplified (osmnx), the largest part every node of which can reach every other
@@ -152,7 +159,7 @@ def graph_from_file(path: Path, frame, roads: Roads) -> RoadGraph:
     ys = (np.array([G.nodes[n]["y"] for n in nodes], dtype=float) - y0) / 1000.0
     rows = [(index[u], index[v], float(d["length"]) / 1000.0, str(_first(d["highway"])),
              str(_first(d.get("bridge"), "no")) not in ("no", "false", "0", ""),
-             str(_first(d.get("name"), ""))) for u, v, d in G.edges(data=True)]
+             _names(d.get("name"))) for u, v, d in G.edges(data=True)]
     u, v, length, cls, bridge, name = zip(*rows, strict=True)
     return RoadGraph(x=xs, y=ys, u=np.array(u), v=np.array(v), length_km=np.array(length),
                      road_class=np.array(cls, dtype=str), bridge=np.array(bridge, dtype=bool),

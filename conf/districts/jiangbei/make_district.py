@@ -361,7 +361,7 @@ def roads(outline) -> Osm:
         for e in ends:
             q = nearest(e)
             if q is not None:
-                osm.way([e, q], highway="primary", name=f"{name} approach")
+                osm.way([e, q], highway="primary")
     # The rivers themselves (for the map, and to split the banks).
     osm.way(JIALING_FULL, waterway="river", name="Jialing River")
     osm.way(YANGTZE_FULL, waterway="river", name="Yangtze River")
