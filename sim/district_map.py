@@ -46,8 +46,8 @@ def _feature(geom, props: dict) -> dict:
 
 def district_geojson(d) -> dict:
     """Communities (number, name, street, grid, population), patrol grids and hotspots as a
-    GeoJSON FeatureCollection in WGS84 (computed once per district)."""
-    cached = getattr(d, "_geojson", None)
+    GeoJSON FeatureCollection in WGS84 (computed once per district and grid partition)."""
+    cached = d.maps.get(d.map_key)
     if cached is not None:
         return cached
     comms = d.frame.to_wgs84(d.community_shapes())
@@ -64,5 +64,5 @@ def district_geojson(d) -> dict:
               for k, g in enumerate(grids)]
     feats += [_feature(p, {"layer": "hotspot", "kind": str(d.hotspot_kind[h]),
                            "grid": int(d.hotspot_grid[h]) + 1}) for h, p in enumerate(spots)]
-    d._geojson = {"type": "FeatureCollection", "features": feats}
-    return d._geojson
+    d.maps[d.map_key] = {"type": "FeatureCollection", "features": feats}
+    return d.maps[d.map_key]

@@ -162,6 +162,7 @@ class District:
         self._finish_communities()
         self._draw_hotspots(geo)
         self.hotspot_radius_km = geo.hotspot_radius_km
+        self.maps = {}
         # Placed at Jiangbei's south-west corner (UTM 48N) so its map can be drawn.
         self.frame = Frame(crs="EPSG:32648", origin=(645_000.0, 3_270_000.0))
         self.community_geoms = None
@@ -216,6 +217,7 @@ class District:
         else:
             self._draw_hotspots(geo)
         self.hotspot_radius_km = geo.hotspot_radius_km
+        self.maps = {}
         self.water = data.water
         self.grid_file = (data.grid_geoms, data.grid_names) if data.grid_geoms else None
         self._folder = data.folder
@@ -235,6 +237,8 @@ class District:
                 return _grid_roads(land, roads)
         self._attach_roads(roads, land, build, parts)
         return self
+
+    maps: dict    # district.geojson per grid partition, shared by the copies with grids
 
     def _finish_communities(self) -> None:
         self.cell_street = self.community_street[self.cell_community]
@@ -303,7 +307,7 @@ class District:
         compact, workload-balanced grids drawn from a stream keyed by the district and the
         grid count (the same grids for every seed)."""
         d = copy.copy(self)
-        d._geojson = None
+        d.map_key = (n_grids, iterations, from_file)   # district.geojson is cached under it
         if from_file:
             d._grids_from_file()
         else:
