@@ -294,6 +294,8 @@ class Travel:
         self._walk_flat = memoryview(self.walk.reshape(-1))
         self._n_side = district.n_side
         self._per_km = 1.0 / district.cell_km
+        self._cell_nx = net.graph.x[district.cell_node].tolist()
+        self._cell_ny = net.graph.y[district.cell_node].tolist()
 
     def hour_factor(self, now: float) -> float:
         return self.congestion[int(now // 60.0) % 24]
@@ -305,8 +307,8 @@ class Travel:
         j = int(y * self._per_km)
         if not (0 <= i < n and 0 <= j < n):
             i, j = min(max(i, 0), n - 1), min(max(j, 0), n - 1)
-        k = self.node_of_cell[j * n + i]
-        return k, math.hypot(x - self.nx[k], y - self.ny[k])
+        c = j * n + i
+        return self.node_of_cell[c], math.hypot(x - self._cell_nx[c], y - self._cell_ny[c])
 
     def minutes(self, i: int, x0: float, y0: float, x1: float, y1: float, now: float) -> float:
         """Unit i from (x0, y0) to (x1, y1) leaving at `now` (scalar hot path).  The last
@@ -328,14 +330,17 @@ class Travel:
     def minutes_many(self, idx: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: float,
                      y1: float, now: float) -> np.ndarray:
         """Units `idx` at (x0, y0) to one point (vectorised)."""
-        d = self.d
-        a = self._cell_node[d.cell_of(x0, y0)]
-        b = self.node_of_cell[d.cell_at(x1, y1)]
-        leg = (np.hypot(x0 - self._nx[a], y0 - self._ny[a])
-               + math.hypot(x1 - self.nx[b], y1 - self.ny[b]))
-        road = np.where(self.walk_mask[idx], self.walk[a, b] * self.min_per_km[idx],
-                        self.drive[a, b] * self.drive_on[idx] * self.hour_factor(now))
-        return self.turnout[idx] + road + leg * self.min_per_km[idx]
+        last = self._n_side - 1
+        # A unit on its way may be off the raster (a road through a neighbouring district).
+        cell = (np.clip((y0 * self._per_km).astype(np.int64), 0, last) * self._n_side
+                + np.clip((x0 * self._per_km).astype(np.int64), 0, last))
+        a = self._cell_node[cell]
+        b, leg_b = self.snap(x1, y1)
+        leg = np.hypot(x0 - self._nx[a], y0 - self._ny[a]) + leg_b
+        drive = self.drive[a, b] * (self.drive_on[idx] * self.hour_factor(now))
+        if self.walk_mask[idx].any():
+            drive = np.where(self.walk_mask[idx], self.walk[a, b] * self.min_per_km[idx], drive)
+        return self.turnout[idx] + drive + leg * self.min_per_km[idx]
 
     def trip(self, unit, x1: float, y1: float, t0: float, t1: float) -> Trip:
         """The unit's drive (or walk) from where it is to (x1, y1), from t0 to t1."""
@@ -347,8 +352,8 @@ class Travel:
         d = self.d
         a = self.node_of_cell[d.cell_at(x0, y0)]
         b = self.node_of_cell[d.cell_at(x1, y1)]
-        pred = (self.d.roads.tables.walk_pred if self.walking[i]
-                else self.d.roads.tables.drive_pred)[a]
+        table = self.d.roads.tables.walk_pred if self.walking[i] else self.d.roads.tables.drive_pred
+        pred = memoryview(table[a])      # plain ints, cheaper than numpy scalars in the loop
         path = [b]
         while path[-1] != a and pred[path[-1]] >= 0 and len(path) <= len(pred):
             path.append(int(pred[path[-1]]))
