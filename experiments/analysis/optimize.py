@@ -46,8 +46,8 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
-from experiments.collect import InputError
-from experiments.compare import fmt_number, mean_ci
+from experiments.analysis.collect import InputError
+from experiments.analysis.compare import fmt_number, mean_ci
 from sim.output import write_text
 
 DEFAULT_EXPERIMENT = "min_staffing"
@@ -484,7 +484,7 @@ class MinStaffingCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         """Collect the sweep and print the cheapest feasible variant."""
-        from experiments.collect import collect
+        from experiments.analysis.collect import collect
 
         sweep = Path(str(config.hydra.sweep.dir))
         try:

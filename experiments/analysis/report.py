@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.collect import (
+from experiments.analysis.collect import (
     DONE_MARKER,
     RUNS_FILE,
     InputError,
@@ -30,13 +30,13 @@ from experiments.collect import (
     require_dir,
     variant_order,
 )
-from experiments.compare import (
+from experiments.analysis.compare import (
     BASELINE,
     COMPARISON_CSV,
     display_table,
     run_comparison,
 )
-from experiments.plot import FIGURES_DIR, plot_sweep
+from experiments.analysis.plot import FIGURES_DIR, plot_sweep
 from sim.output import write_text
 
 REPORT_FILE = "report.html"

@@ -25,8 +25,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments import metrics_meta
-from experiments.collect import (
+from experiments.analysis import metrics_meta
+from experiments.analysis.collect import (
     DISPUTES_FILE,
     INCIDENTS_FILE,
     InputError,
@@ -37,7 +37,7 @@ from experiments.collect import (
     require_dir,
     variant_order,
 )
-from experiments.compare import mean_ci
+from experiments.analysis.compare import mean_ci
 from sim.output import write_bytes
 
 FIGURES_DIR = "figures"

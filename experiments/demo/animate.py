@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sim.config import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXIT_BAD_CONFIG = 2
 EXIT_NO_FFMPEG = 3
 
@@ -76,8 +76,8 @@ def render(cfg: dict, out: Path, frames: int | None, fps: float, hours_per_frame
     from matplotlib.animation import FFMpegWriter, PillowWriter
     from matplotlib.figure import Figure
 
-    from experiments.demo_charts import draw_busy, draw_disputes, draw_response
-    from experiments.demo_map import draw_map
+    from experiments.demo.charts import draw_busy, draw_disputes, draw_response
+    from experiments.demo.map import draw_map
     from sim import Simulation
     from sim.config import parse_config
 

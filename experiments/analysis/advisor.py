@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.collect import (
+from experiments.analysis.collect import (
     InputError,
     load_runs,
     metric_columns,
     require_dir,
     variant_order,
 )
-from experiments.compare import fmt_number, resolve_variant, to_markdown
+from experiments.analysis.compare import fmt_number, resolve_variant, to_markdown
 
 MAX_SEEDS = 1_000_000
 

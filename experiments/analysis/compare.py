@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import metrics_meta
-from experiments.collect import (
+from experiments.analysis import metrics_meta
+from experiments.analysis.collect import (
     InputError,
     common_settings_line,
     constant_overrides,
