@@ -4,7 +4,7 @@ Three jobs, each with one home:
 
 * running and sweeping the model: ``run.py`` (one run, or a Hydra multirun with ``-m``);
 * the analysis run on a sweep's results: ``analysis/`` (collect, compare, plot, report,
-  advisor, optimize, and ``metrics_meta``: which way each metric is better);
+  advisor, optimize, params, and ``metrics_meta``: which way each metric is better);
 * the trainers' page: ``demo/`` (server, app, model, map, charts, text, animate);
   ``python -m experiments.demo`` runs ``demo/__main__.py``.
 

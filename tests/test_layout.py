@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 
 # Every command; add a new one here (see experiments/__init__.py).
-VERBS = ["run", "collect", "compare", "plot", "report", "advisor", "optimize", "demo", "animate"]
+VERBS = ["run", "collect", "compare", "plot", "report", "advisor", "optimize", "demo", "animate",
+         "params"]
 IN_SUBPROCESS = {"run", "compare", "demo"}
 
 

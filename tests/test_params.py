@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.params import markdown, resolved
+from experiments.analysis.params import markdown, resolved
 from sim.config import Policy, Scenario, schema_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
