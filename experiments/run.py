@@ -99,14 +99,14 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def validate_overrides(overrides: list[str]) -> str | None:
+def validate_overrides(overrides: list[str], config_name: str = "config") -> str | None:
     """The one-line error a single run with these overrides would hit, or None if it is fine."""
     from hydra.errors import HydraException
 
     from sim.compose import compose_config, explain
 
     try:
-        parse_config(compose_config(overrides))
+        parse_config(compose_config(overrides, config_name))
     except ConfigError as exc:
         return str(exc)
     except (HydraException, ValueError) as exc:   # e.g. a malformed sweep value
@@ -194,16 +194,48 @@ def run_job(cfg: DictConfig) -> float | None:
     return result.metrics.get("mediation_success_rate")
 
 
+# Hydra flags that only print something (no job runs) and flags that take a value.
+INFO_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg",
+              "--resolve", "-sc", "--shell-completion", "-p", "--package"}
+VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir",
+               "--experimental-rerun", "-c", "--cfg", "-p", "--package", "-i", "--info"}
+
+
+def split_argv(argv: list[str]) -> tuple[set[str], dict[str, str], list[str]]:
+    """Hydra's flags (with their values) apart from the overrides."""
+    flags, values, overrides = set(), {}, []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("-"):
+            name, eq, value = arg.partition("=")
+            flags.add(name)
+            nxt = argv[i + 1] if i + 1 < len(argv) else "-"
+            if name in VALUE_FLAGS and not eq and not nxt.startswith("-") and "=" not in nxt:
+                value = argv[i + 1]
+                i += 1
+            if value:
+                values[name] = value
+        else:
+            overrides.append(arg)
+        i += 1
+    return flags, values, overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    flags = [a for a in argv if a.startswith("-")]
-    overrides = [a for a in argv if not a.startswith("-")]
-    multirun = bool({"-m", "--multirun"} & set(flags))
-    if not set(flags) - {"-m", "--multirun"}:
+    flags, values, overrides = split_argv(argv)
+    multirun = bool({"-m", "--multirun"} & flags)
+    if not flags & INFO_FLAGS:
         # Check every run's config before Hydra creates any output folder.
+        config_name = values.get("-cn") or values.get("--config-name") or "config"
+        if {"-cp", "--config-path", "-cd", "--config-dir"} & flags:
+            print("error: --config-path/--config-dir: this simulator's configs live in conf/; "
+                  "select them with overrides (scenario=..., policy=...)", file=sys.stderr)
+            return EXIT_BAD_CONFIG
         combos = sweep_combinations(overrides) if multirun else [overrides]
         for combo in combos:
-            error = validate_overrides(combo)
+            error = validate_overrides(combo, config_name)
             if error is not None:
                 where = f" (in the run {' '.join(combo)})" if multirun else ""
                 print(f"error: {error}{where}", file=sys.stderr)

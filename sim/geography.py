@@ -20,7 +20,7 @@ import functools
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class District:
 
         self = cls()
         self.key = hashlib.sha256(json.dumps(
-            {"synthetic": asdict(geo)}, sort_keys=True).encode()).hexdigest()
+            {"synthetic": geo.model_dump(mode="json")}, sort_keys=True).encode()).hexdigest()
         rng = fixed_rng(self.key, _MAP)
         self._raster(math.sqrt(geo.area_km2), geo.cell_km)
         self.inside = np.ones(self.n_cells, dtype=bool)
@@ -462,16 +462,12 @@ def _base(path: str | None, content: str | None, geo_json: str, roads_json: str)
 
     del content   # part of the cache key only: an edited folder is read again
 
-    geo = _geography(json.loads(geo_json))
-    roads = Roads(**json.loads(roads_json))
+    geo = Geography.model_validate(json.loads(geo_json))
+    roads = Roads.model_validate(json.loads(roads_json))
     if path is None:
         return District.synthetic(geo, roads)
     data = read_district(path, tuple(geo.hotspots))
     return District.from_files(data, geo, roads)
-
-
-def _geography(d: dict) -> Geography:
-    return Geography(**d)
 
 
 def base_district(s: Scenario) -> District:
@@ -482,8 +478,8 @@ def base_district(s: Scenario) -> District:
     path = s.district.path
     folder = None if path is None else resolve(path)
     content = content_key(folder) if folder is not None and folder.is_dir() else None
-    return _base(path, content, json.dumps(asdict(s.geography), sort_keys=True),
-                 json.dumps(asdict(s.roads), sort_keys=True))
+    return _base(path, content, json.dumps(s.geography.model_dump(mode="json"), sort_keys=True),
+                 json.dumps(s.roads.model_dump(mode="json"), sort_keys=True))
 
 
 def load_district(s: Scenario) -> District:
