@@ -241,6 +241,18 @@ def test_road_distance_on_a_plain_street_grid_is_manhattan():
     np.testing.assert_allclose(t.drive_min[a, b], manhattan / 30.0 * 60.0, atol=1e-3)
 
 
+def test_mean_road_distance_in_a_square_matches_the_closed_form():
+    """Uniform points in a square of area A are (2/3) sqrt(A) apart on a street grid."""
+    from sim.theory import manhattan_mean_distance_square
+
+    d = Simulation.from_overrides(["scenario=small_district", "sim.days=1"]).build().district
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = rng.uniform(0, d.side_km, (4, 20_000))
+    a, b = d.cell_node[d.cell_of(x0, y0)], d.cell_node[d.cell_of(x1, y1)]
+    road = d.roads.tables.walk_km[a, b].mean()
+    assert road == pytest.approx(manhattan_mean_distance_square(d.side_km**2), rel=0.03)
+
+
 def test_congestion_scales_driving_by_the_hour_and_not_walking():
     model = Simulation.from_overrides(["sim.days=1"]).build()
     travel, profile = model.travel, model.cfg.scenario.roads.congestion_by_hour
