@@ -109,7 +109,7 @@ def _percent(value: Any, where: str) -> Any:
 # A 20,000-event timeline is about 1.7 MB and 400,000 YAML nodes; these limits are far above
 # any hand-written file and keep a hostile one (or a "billion laughs" of aliases) cheap.
 MAX_BYTES = 16 * 2**20
-MAX_NODES = 2_000_000
+MAX_NODES = 1_000_000
 MAX_DAYS = 36_500.0
 _SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: ~20x faster
