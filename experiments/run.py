@@ -237,23 +237,37 @@ KNOWN_FLAGS = INFO_FLAGS | VALUE_FLAGS | RUN_FLAGS
 
 def split_argv(argv: list[str]) -> tuple[set[str], dict[str, str], list[str]]:
     """Hydra's flags (with their values) apart from the overrides."""
-    flags, values, overrides = set(), {}, []
+    flags, values, overrides, _ = _split(argv)
+    return flags, values, overrides
+
+
+def _split(argv: list[str]) -> tuple[set[str], dict[str, str], list[str], list[str]]:
+    flags, values, overrides, tokens = set(), {}, [], []
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg.startswith("-"):
             name, eq, value = arg.partition("=")
             flags.add(name)
+            tokens.append(arg)
             nxt = argv[i + 1] if i + 1 < len(argv) else "-"
             if name in VALUE_FLAGS and not eq and not nxt.startswith("-") and "=" not in nxt:
                 value = argv[i + 1]
+                tokens.append(value)
                 i += 1
             if value:
                 values[name] = value
         else:
             overrides.append(arg)
         i += 1
-    return flags, values, overrides
+    return flags, values, overrides, tokens
+
+
+def hydra_argv(argv: list[str]) -> list[str]:
+    """The overrides, then the flags: Hydra's argparse cannot read overrides on both sides of
+    a flag (``a=1 -m b=2``), and ``--info`` would take an override after it for its value."""
+    _, _, overrides, tokens = _split(argv)
+    return [*overrides, *tokens]
 
 
 def flag_problem(flags: set[str], values: dict[str, str]) -> str | None:
@@ -324,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                 where = f" (in the run {' '.join(combo)})" if multirun else ""
                 print(f"error: {error}{where}", file=sys.stderr)
                 return EXIT_BAD_CONFIG
-    sys.argv = [sys.argv[0], *argv]
+    sys.argv = [sys.argv[0], *hydra_argv(argv)]
     run_job()
     return 0
 

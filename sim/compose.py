@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from sim.config import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+_OPTION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 # A file name is at most 255 bytes on the usual file systems; leave room for Hydra's suffixes.
 MAX_DIRNAME_BYTES = 200
 
@@ -62,17 +63,69 @@ def explain(exc: BaseException) -> str:
             problem = "a character it cannot read there"
         return (f"{key}: cannot read the override {override[:100]!r} ({problem}); write "
                 f"key=value, and quote a value with spaces or brackets: key='a b'")
-    found = re.search(r"Could not find '([^'/]+)/([^']+)'", text)
+    found = re.search(r"Could not (?:find|load) '([^']+)/([^'/]*)'", text)
     if found:
         group, option = found.groups()
-        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-        return f"{group}: unknown option '{option}'; allowed: {', '.join(options)}"
+        listed = re.search(rf"Available options in '{re.escape(group)}':\n((?:\t.*\n?)+)", text)
+        options = ([o.strip() for o in listed.group(1).splitlines() if o.strip()] if listed
+                   else sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")))
+        options = [o for o in options if o != "schema"]
+        return f"{group}: unknown option {option[:100]!r}; allowed: {', '.join(options)}"
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
         value = re.search(r"use \+\S+?=(.*)$", text, re.MULTILINE)
         return unknown_key(key, value.group(1) if value else "...")
+    found = re.match(r"Could not append to config\. An item is already at '([^']+)'", text)
+    if found:
+        key = found.group(1)
+        return f"{key}: already set; drop the + ({key}=...) or write ++{key}=... to replace it"
+    found = re.match(r"(?:Sweep parameters|Ambiguous value for argument) '([^=']+)=(.*)'", text)
+    if found:
+        key, value = found.groups()
+        return f"{key}: {value[:100]} is a sweep over several values; run it with -m (--multirun)"
+    found = re.match(r"Could not delete from config\. The value of '([^']+)' is", text)
+    if found:
+        key = found.group(1)
+        return (f"{key}: ~{key}=<value> deletes it only if it has that value; write ~{key} "
+                f"to delete it whatever it holds")
+    found = re.match(r"Error merging override ([^=]+)=(.*)", text)
+    if found:
+        key, value = found.groups()
+        return (f"{key}: cannot be set to {value[:100]} (it holds several settings: set them "
+                f"one by one, as {key}.<setting>=...)")
     lines = text.splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def _group_values(overrides: list[str]) -> str | None:
+    """A config group (scenario=, policy=, +experiment=) given something other than an option
+    name; Hydra's own error for it names no key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return None         # compose() reports it, with the override
+    for override in parsed:
+        group = override.key_or_group
+        if override.package is not None or not (CONF_DIR / group).is_dir():
+            continue
+        value = override.value()
+        names = value if isinstance(value, list) else [value]
+        if override.is_sweep_override():
+            try:
+                names = list(override.sweep_string_iterator())
+            except Exception:   # glob() needs the config loader: leave it to Hydra
+                continue
+        # An option is a file name in its folder: '../x' or '/etc/x' would load any YAML.
+        bad = [v for v in names if not isinstance(v, str) or not _OPTION.match(v)]
+        if not bad:
+            continue
+        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        listed = "" if group.startswith("hydra") else f" ({', '.join(options)})"
+        return f"{group}: must be the name of an option{listed}, got {repr(bad[0])[:100]}"
+    return None
 
 
 def unknown_key(key: str, value: str = "...") -> str:
@@ -159,6 +212,9 @@ def compose_config(overrides: list[str] | tuple[str, ...] = (),
     if not isinstance(overrides, (list, tuple)) or not all(isinstance(o, str) for o in overrides):
         raise ConfigError(f"overrides: must be a list of strings such as ['sim.days=2'], "
                           f"got {overrides!r}"[:200])
+    problem = _group_values(overrides)
+    if problem is not None:
+        raise ConfigError(problem)
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
