@@ -640,33 +640,38 @@ def _to_plain(cfg: Any) -> dict:
     from omegaconf import DictConfig, OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.config_errors import plain_values
+
     if isinstance(cfg, RunConfig):
         return cfg.model_dump()
     if not isinstance(cfg, (dict, DictConfig)):
         raise ConfigError(f"config: must be a mapping, got {type(cfg).__name__}")
     if isinstance(cfg, dict):
-        _check_depth(cfg)
+        cfg = plain_values(cfg, RunConfig)
+        if not _interpolates(cfg):
+            return cfg      # nothing to resolve: OmegaConf would only cost time
     try:
         # A plain dict may carry the same ${...} interpolations as the YAML it was copied from.
         node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         plain = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"config: cannot resolve: {exc}".splitlines()[0]) from None
+        key = getattr(exc, "full_key", None)
+        where = f"{key}: " if key else "config: "
+        raise ConfigError(f"{where}cannot resolve: {exc}".splitlines()[0]) from None
     except (ValueError, TypeError, RecursionError) as exc:
         # OmegaConf refuses some Python values (Decimal, numpy types, sets) outright.
         raise ConfigError(f"config: unsupported value: {exc}".splitlines()[0]) from None
     return plain
 
 
-def _check_depth(value: Any, path: str = "config", depth: int = 0) -> None:
-    if depth > 12:
-        raise ConfigError(f"{path}: nested too deeply (a config is at most 12 levels deep)")
+def _interpolates(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
     if isinstance(value, dict):
-        for k, v in value.items():
-            _check_depth(v, f"{path}.{k}" if path != "config" else str(k), depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_depth(v, f"{path}[{i}]", depth + 1)
+        return any(_interpolates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_interpolates(v) for v in value)
+    return False
 
 
 def parse_config(cfg: Any) -> RunConfig:
