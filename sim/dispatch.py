@@ -99,9 +99,11 @@ class Dispatcher:
     vectorised expression, and hands freed units to the best waiting incident."""
 
     def __init__(self, env: simpy.Environment, units: list[PatrolUnit], n_grids: int,
-                 unit_types: dict[str, UnitType], cfg: DispatchConfig, rng: np.random.Generator):
+                 unit_types: dict[str, UnitType], cfg: DispatchConfig, rng: np.random.Generator,
+                 travel=None):
         self.env = env
         self.units = units
+        self.travel = travel        # sim.roads.Travel: the road network
         self.cfg = cfg
         self.rule = cfg.rule
         self.unit_types = unit_types
@@ -111,12 +113,6 @@ class Dispatcher:
         self.y = np.zeros(n)
         self.free = np.zeros(n, dtype=bool)
         self.grid = np.array([u.home_grid for u in units], dtype=np.int64)
-        # Validation scenarios switch travel off: units reach the scene the moment they leave.
-        travel = 1.0 if cfg.travel else 0.0
-        self.inv_speed = np.array([60.0 / u.speed_kmh for u in units]) * travel
-        self.turnout = np.array([u.turnout_min for u in units]) * travel
-        self._inv_speed = self.inv_speed.tolist()   # plain floats for the scalar hot path
-        self._turnout = self.turnout.tolist()
         eligible = {name: tuple(sorted(set(t.priorities))) for name, t in unit_types.items()}
         # eligible_mask[p]: units that may be sent as the primary unit to priority p.
         self.eligible_mask = {
@@ -150,20 +146,17 @@ class Dispatcher:
         self.y[unit.index] = y
 
     def travel_time(self, unit: PatrolUnit, x: float, y: float) -> float:
-        """Minutes from the unit's position to (x, y): turnout plus street-grid driving.  A unit
-        on its way back is placed where it is now (the arrays are refreshed once a tick)."""
-        i = unit.index
+        """Minutes from the unit's position to (x, y): turnout plus the road network at this
+        hour.  A unit on its way back is placed where it is now on its route (the arrays are
+        refreshed once a tick)."""
         ux, uy = unit.x, unit.y
         if unit.trip is not None and unit.state == "returning":
             ux, uy = unit.position_on_trip(self.env.now)
-        return (abs(ux - x) + abs(uy - y)) * self._inv_speed[i] + self._turnout[i]
+        return self.travel.minutes(unit.index, ux, uy, x, y, self.env.now)
 
-    def travel_times(self, unit_indices, x: float, y: float) -> np.ndarray:
-        """`travel_time` for many units at once (minutes, turnout included), from the
-        positions in the arrays."""
-        idx = np.asarray(unit_indices, dtype=np.int64)
-        return ((np.abs(self.x[idx] - x) + np.abs(self.y[idx] - y)) * self.inv_speed[idx]
-                + self.turnout[idx])
+    def travel_times(self, idx: np.ndarray, x: float, y: float) -> np.ndarray:
+        """`travel_time` for the units `idx` at once, from the position arrays."""
+        return self.travel.minutes_many(idx, self.x[idx], self.y[idx], x, y, self.env.now)
 
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run): the

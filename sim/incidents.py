@@ -443,7 +443,7 @@ class IncidentDesk:
     def _drive(self, unit, inc: Incident, minutes: float):
         env = self.env
         if minutes > 0:
-            unit.trip = (unit.x, unit.y, inc.x, inc.y, env.now, env.now + minutes)
+            unit.trip = self.model.travel.trip(unit, inc.x, inc.y, env.now, env.now + minutes)
             yield env.timeout(minutes)
         unit.trip = None
         unit.state = "on_scene"

@@ -147,9 +147,9 @@ def write_table(table: pd.DataFrame | Path, path: Path) -> Path:
 
 
 def write_run(outdir: Path, incidents: pd.DataFrame | Path, disputes: pd.DataFrame | Path,
-              timeseries: pd.DataFrame, summary: dict) -> Path:
-    """Write one run's four files, then the DONE marker.  The incident and dispute tables may
-    be parquet files already (a run's spool)."""
+              timeseries: pd.DataFrame, summary: dict, district: dict | None = None) -> Path:
+    """Write one run's four files (and the map, district.geojson), then the DONE marker.  The
+    incident and dispute tables may be parquet files already (a run's spool)."""
     outdir = Path(outdir)
     (outdir / "DONE").unlink(missing_ok=True)
     # Temp files of an earlier attempt that was killed mid-write: never half-written outputs.
@@ -159,5 +159,7 @@ def write_run(outdir: Path, incidents: pd.DataFrame | Path, disputes: pd.DataFra
     write_table(disputes, outdir / "disputes.parquet")
     write_parquet(timeseries, outdir / "timeseries.parquet")
     write_json(summary, outdir / "summary.json")
+    if district is not None:
+        write_json(district, outdir / "district.geojson")
     write_json({"finished": True}, outdir / "DONE")
     return outdir

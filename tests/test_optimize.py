@@ -9,9 +9,9 @@ import math
 import pandas as pd
 import pytest
 
-from experiments import optimize
-from experiments.collect import InputError
-from experiments.optimize import Problem, Target
+from experiments.analysis import optimize
+from experiments.analysis.collect import InputError
+from experiments.analysis.optimize import Problem, Target
 
 
 def test_preset_is_read_from_the_experiment_file():
@@ -104,17 +104,20 @@ def test_cheapest_feasible_text_for_brute_force_sweeps():
 
 def test_real_search_on_small_district_writes_results(tmp_path, capsys):
     out = tmp_path / "opt"
-    # A two-level police grid keeps it short; guards and mediators stay as in the scenario.
+    # A three-level police grid keeps it short; guards and mediators stay as in the scenario.
+    # With report writing and shift duties the small district's P1 p90 is 6-11 min, so the
+    # target is set where the grid straddles it.
     code = optimize.main([
         "+experiment=min_staffing", "scenario=small_district", "sim.days=20",
-        "hydra.sweeper.params={++policy.unit_factors.police:'0.5,1.0,4.0',seed:'range(2)'}",
+        "hydra.sweeper.params={++policy.unit_factors.police:'0.5,1.0,2.0',seed:'range(2)'}",
+        "hydra.callbacks.min_staffing.targets.response_p90_min_p1.max=8.0",
         "--jobs", "2", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
     best = json.loads((out / "best.json").read_text())
     assert best["best"] is not None and best["seeds"] == [0, 1]
     p90 = best["best"]["metrics"]["response_p90_min_p1"]
-    assert p90["mean"] <= 5.0 and p90["n"] == 2 and p90["ci_low"] <= p90["mean"]
+    assert p90["mean"] <= 8.0 and p90["n"] == 2 and p90["ci_low"] <= p90["mean"]
     candidates = pd.read_csv(out / "candidates.csv")
     assert candidates["best"].sum() == 1
     # The answer is the cheapest of the feasible candidates that were evaluated.

@@ -26,21 +26,37 @@ def _only_free(model, units):
         d._set_free(u, u in units)
 
 
-@pytest.mark.parametrize("tolerance, expected", [(3.0, "police"), (10.0, "guard")])
-def test_eta_rule_prefers_the_own_grid_guard_only_within_the_tolerance(tolerance, expected):
-    model = Simulation.from_overrides(
-        ["sim.days=1", f"scenario.dispatch.own_grid_tolerance_min={tolerance}"]).build()
+def _places(model, n=2000, seed=1):
+    """Some residents' homes: points inside the district, on its roads' reach."""
+    rng = np.random.default_rng(seed)
+    res = model.residents
+    i = rng.choice(res.n, size=n, replace=False)
+    return res.x[i], res.y[i]
+
+
+def test_eta_rule_prefers_the_own_grid_guard_only_within_the_tolerance():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
     d = model.dispatcher
     guard = next(u for u in model.units if u.unit_type == "guard")
     car = next(u for u in model.units if u.unit_type == "police"
                and u.home_grid != guard.home_grid)
-    inc = _incident(0, 3, guard.home_grid, 5.0, 5.0)
-    d.move(guard, 6.0, 5.0)       # 1 km on foot: 0.5 + 12 min
-    d.move(car, 5.0, 7.0)         # 2 km by car: 1 + 4 min, 7.5 min sooner
+    xs, ys = _places(model)
+    # A call, a guard about 1 km from it and a car about 2 km from it (street distance).
+    inc = _incident(0, 3, guard.home_grid, xs[0], ys[0])
+    dist = np.abs(xs - xs[0]) + np.abs(ys - ys[0])
+    d.move(guard, xs[np.argmin(np.abs(dist - 1.0))], ys[np.argmin(np.abs(dist - 1.0))])
+    d.move(car, xs[np.argmin(np.abs(dist - 2.0))], ys[np.argmin(np.abs(dist - 2.0))])
     _only_free(model, [guard, car])
-    assert d.eta(guard, inc) == pytest.approx(12.5 + d.handoff_own)
-    assert d.eta(car, inc) == pytest.approx(5.0 + d.handoff_cross)
-    assert d.find_unit(inc).unit_type == expected
+    on_foot, by_car = d.eta(guard, inc), d.eta(car, inc)
+    assert by_car + 3 < on_foot          # the car is much quicker, though farther
+    d.reach[guard.index] = math.inf      # (reach has its own test)
+    d.cfg.own_grid_tolerance_min = on_foot - by_car - 1.0
+    assert d.find_unit(inc) is car
+    d.cfg.own_grid_tolerance_min = on_foot - by_car + 1.0
+    assert d.find_unit(inc) is guard     # within the tolerance the own grid's unit goes
+    # Only the arrival time counts across grids: `nearest` sends the car whatever the grid.
+    d.rule = "nearest"
+    assert d.find_unit(inc) is car
 
 
 def test_foot_patrol_is_not_sent_beyond_its_reach():
@@ -48,11 +64,15 @@ def test_foot_patrol_is_not_sent_beyond_its_reach():
     d = model.dispatcher
     guard = next(u for u in model.units if u.unit_type == "guard")
     _only_free(model, [guard])
-    near = _incident(0, 3, guard.home_grid, 5.0, 5.0)
-    d.move(guard, 5.5, 5.5)       # 1 km: 12.5 min, within 15
-    assert d.find_unit(near) is guard
-    d.move(guard, 7.0, 5.0)       # 2 km: 24.5 min
-    assert d.find_unit(near) is None
+    xs, ys = _places(model)
+    inc = _incident(0, 3, guard.home_grid, xs[0], ys[0])
+    d.move(guard, xs[1], ys[1])
+    walk = d.eta(guard, inc)
+    d.reach[guard.index] = walk + 0.5
+    assert d.find_unit(inc) is guard
+    d.reach[guard.index] = walk - 0.5
+    assert d.find_unit(inc) is None
+    assert model.cfg.scenario.units["guard"].max_eta_min is not None   # foot patrols do have one
 
 
 def test_queue_serves_by_priority_then_arrival_and_skips_given_up_calls():
