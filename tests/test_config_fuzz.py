@@ -103,6 +103,8 @@ def _check(cfg) -> None:
     except ConfigError as exc:
         message = str(exc)
         assert "\n" not in message, message
+        if re.match(r"^\S+\.(geojson|osm|graphml): ", message):
+            return    # the district's files disagree with the odd value: named by file and field
         m = _PATH.match(message)
         assert m, f"no field path at the start: {message!r}"
         tokens = _tokens(m.group(1))
