@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim import reported
 from sim.config import RunConfig, parse_config, to_dict
+from sim.district_map import district_geojson
 from sim.metrics import summarise
 from sim.model import DistrictModel
 from sim.output import disputes_frame, incidents_frame, write_run
@@ -35,15 +36,16 @@ class RunResult:
     disputes: pd.DataFrame
     timeseries: pd.DataFrame
     summary: dict
+    district: dict | None = None     # the map as GeoJSON (district.geojson)
 
     @property
     def metrics(self) -> dict[str, float]:
         return self.summary["metrics"]
 
     def write(self, outdir: str | Path) -> Path:
-        """Write the tables and summary into `outdir` (atomically, DONE last)."""
+        """Write the tables, summary and map into `outdir` (atomically, DONE last)."""
         return write_run(Path(outdir), self.incidents, self.disputes, self.timeseries,
-                         self.summary)
+                         self.summary, district=self.district)
 
 
 def package_versions() -> dict[str, str]:
@@ -166,7 +168,8 @@ class Simulation:
             "git_commit": git_commit(),
             "wall_seconds": wall_seconds,
         }
-        return RunResult(incidents, disputes, timeseries, summary)
+        return RunResult(incidents, disputes, timeseries, summary,
+                         district=district_geojson(model.district))
 
     def _calibration(self, metrics: dict) -> dict | None:
         if self.config.scenario.name != "jiangbei":
