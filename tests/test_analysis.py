@@ -112,10 +112,12 @@ def test_clearly_lower_queue_delay_is_better_with_ci_excluding_zero(comparison):
     assert _row(comparison, "annual_staffing_cost_yuan", GRIDS)["verdict"] == "worse"
 
 
-def test_identical_distribution_variant_shows_no_detectable_difference(comparison):
+def test_same_distribution_within_the_margin_is_equivalent(comparison):
     row = _row(comparison, "mean_queue_delay_min", CLONE)
-    assert row["verdict"] == "no detectable difference"
-    assert row["diff_ci_low"] < 0 < row["diff_ci_high"]
+    assert row["margin"] == metrics_meta.default_margin("mean_queue_delay_min") == 0.5
+    assert row["verdict"] == "equivalent"
+    assert -0.5 < row["diff_ci_low"] < 0 < row["diff_ci_high"] < 0.5
+    assert row["p_equivalent"] < 0.025 < row["p_diff"]
 
 
 def test_neutral_and_unknown_metrics_report_higher_lower(comparison):
@@ -143,24 +145,166 @@ def test_paired_difference_matches_hand_computed_t_interval():
     assert (lo, hi) == pytest.approx((2.0 - half, 2.0 + half))
 
 
-@pytest.mark.parametrize(("metric", "lo", "hi", "expected"), [
-    ("mean_queue_delay_min", -2.0, -1.0, "better"),
-    ("mean_queue_delay_min", 1.0, 2.0, "worse"),
-    ("mediation_success_rate", 0.1, 0.2, "better"),
-    ("mediation_success_rate", -0.1, 0.2, "no detectable difference"),
-    ("brand_new_metric", -3.0, -1.0, "lower"),
-    ("mean_queue_delay_min", math.nan, math.nan, "insufficient data"),
+@pytest.mark.parametrize(("metric", "lo", "hi", "margin", "expected"), [
+    ("mean_queue_delay_min", -2.0, -1.0, 0.5, "better"),
+    ("mean_queue_delay_min", 1.0, 2.0, 0.5, "worse"),
+    ("mean_queue_delay_min", 0.1, 0.2, 0.5, "worse"),        # real, if inside the margin
+    ("mediation_success_rate", 0.1, 0.2, 0.01, "better"),
+    ("mediation_success_rate", -0.1, 0.2, math.nan, "inconclusive"),
+    ("mediation_success_rate", -0.1, 0.2, 0.05, "inconclusive"),
+    ("mediation_success_rate", -0.04, 0.2, 0.05, "non-inferior"),   # a fall of 5 pt ruled out
+    ("mediation_success_rate", -0.2, 0.04, 0.05, "inconclusive"),   # a gain is not a harm
+    ("mean_queue_delay_min", -2.0, 0.3, 0.5, "non-inferior"),       # lower is better
+    ("mean_queue_delay_min", -0.3, 0.6, 0.5, "inconclusive"),
+    ("mean_queue_delay_min", -0.4, 0.4, 0.5, "equivalent"),
+    ("cross_grid_share", -0.01, 0.01, 0.05, "equivalent"),          # neutral metrics too
+    ("cross_grid_share", -0.01, 0.2, 0.05, "inconclusive"),
+    ("brand_new_metric", -3.0, -1.0, math.nan, "lower"),
+    ("mean_queue_delay_min", math.nan, math.nan, 0.5, "insufficient data"),
 ])
-def test_verdict(metric, lo, hi, expected):
-    assert compare.verdict(metric, lo, hi) == expected
+def test_verdict(metric, lo, hi, margin, expected):
+    assert compare.verdict(metric, lo, hi, margin) == expected
+
+
+def test_holm_adjustment_by_hand():
+    assert compare.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert compare.holm([0.5, math.nan, 0.01]).tolist()[::2] == pytest.approx([0.5, 0.02])
+    assert math.isnan(compare.holm([0.5, math.nan, 0.01])[1])
+
+
+def _runs(per_variant: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    rows = []
+    for variant, metrics in per_variant.items():
+        n = len(next(iter(metrics.values())))
+        for seed in range(n):
+            rows.append({"variant": variant, "seed": seed,
+                         **{m: float(v[seed]) for m, v in metrics.items()}})
+    return pd.DataFrame(rows).astype({"variant": "string", "seed": "Int64"})
+
+
+def test_holm_turns_a_lone_borderline_difference_inconclusive():
+    base = [10.0, 11.0, 12.0, 13.0, 14.0]
+    # Paired differences 0.2 +- noise: p about 0.03 on its own, among eleven flat metrics.
+    bump = [0.05, 0.35, 0.1, 0.3, 0.2]
+    flat = [0.01, -0.01, 0.02, -0.02, 0.0]
+    metrics = {"mean_queue_delay_min": base}
+    metrics.update({f"response_p50_min_p{i}": base for i in range(1, 4)})
+    other = {"mean_queue_delay_min": [b + d for b, d in zip(base, bump, strict=True)]}
+    other.update({f"response_p50_min_p{i}": [b + d * i for b, d in zip(base, flat, strict=True)]
+                  for i in range(1, 4)})
+    for i, m in enumerate(["response_p90_min_p1", "response_p90_min_p2", "response_p90_min_p3",
+                           "time_to_settle_p50_days", "time_to_settle_p90_days",
+                           "mean_wait_first_session_days", "violent_turns_per_100k"]):
+        metrics[m] = base
+        other[m] = [b + d * (i + 1) / 3 for b, d in zip(base, flat, strict=True)]
+    runs = _runs({"policy=baseline": metrics, "policy=x": other})
+    plain = compare.compare_runs(runs, "policy=baseline")
+    adjusted = compare.compare_runs(runs, "policy=baseline", use_holm=True)
+    row = _row(plain, "mean_queue_delay_min", "policy=x")
+    assert row["p_diff"] < 0.05 and row["verdict"] == "worse"
+    row = _row(adjusted, "mean_queue_delay_min", "policy=x")
+    assert row["p_diff_holm"] == pytest.approx(min(1.0, 11 * row["p_diff"])) or \
+        row["p_diff_holm"] >= row["p_diff"]
+    assert row["p_diff_holm"] > 0.05 and row["verdict"] != "worse"
+    # Intervals are the same either way; only the verdicts read adjusted p values.
+    assert row["diff_ci_low"] == _row(plain, "mean_queue_delay_min", "policy=x")["diff_ci_low"]
+    with pytest.raises(collect.InputError, match="--holm"):
+        compare.compare_runs(runs, "policy=baseline", use_holm=True, ci="bca")
+
+
+def test_p_values_agree_with_the_interval():
+    rng = __import__("numpy").random.default_rng(3)
+    base = rng.normal(5.0, 1.0, 8)
+    runs = _runs({"b": {"mean_queue_delay_min": base},
+                  "x": {"mean_queue_delay_min": base + rng.normal(0.3, 0.3, 8)}})
+    row = _row(compare.compare_runs(runs, "b", margins={"mean_queue_delay_min": 0.8}),
+               "mean_queue_delay_min", "x")
+    assert (row["p_diff"] < 0.05) == (row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0)
+    assert (row["p_noninferior"] < 0.025) == (row["diff_ci_high"] < 0.8)
+    assert (row["p_equivalent"] < 0.025) == (-0.8 < row["diff_ci_low"]
+                                              and row["diff_ci_high"] < 0.8)
 
 
 def test_compare_writes_outputs(sweep, comparison):
     csv = pd.read_csv(sweep / "comparison.csv")
     assert len(csv) == len(comparison) == 3 * 7
+    kept = ["metric", "variant", "is_baseline", "mean", "ci_low", "ci_high", "diff",
+            "diff_ci_low", "diff_ci_high", "verdict", "margin", "p_diff", "p_noninferior",
+            "p_equivalent", "method", "ci"]
+    assert set(kept) <= set(csv.columns)
     md = (sweep / "comparison.md").read_text()
-    assert "| mean_queue_delay_min | - | " + GRIDS in md
-    assert "better" in md and "no detectable difference" in md
+    assert "| Mean wait for a free unit (min) | ↓ | " + GRIDS in md
+    assert "better" in md and "equivalent" in md and "±0.5" in md
+    assert "| Mediation success (%) | ↑ | " + BASE + " | 6 | 70.1% [" in md  # a percentage
+
+
+# --------------------------------------------------------------------------- ranges & margins
+
+NEAR_ONE = [1.0, 0.9990, 1.0, 1.0, 0.9995, 1.0]
+NEAR_ZERO = [0.0, 0.0, 0.0004, 0.0, 0.0, 0.0]
+RARE_COUNT = [0.0, 0.0, 3.0, 0.0, 0.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    """Shares pinned near 1 and 0 and a rare count: where t intervals leave their range."""
+    fixed = {"mediation_success_rate": NEAR_ONE, "unreached_share": NEAR_ZERO,
+             "violent_turns_per_100k": RARE_COUNT}
+    root = make_fake_sweep(tmp_path_factory.mktemp("bounded") / "s", incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"], fixed=fixed),
+                                     FakeVariant(["policy=x"], fixed={
+                                         "mediation_success_rate": NEAR_ONE[::-1],
+                                         "unreached_share": NEAR_ZERO[::-1],
+                                         "violent_turns_per_100k": RARE_COUNT[::-1]}),
+                                     FakeVariant(["policy=same"], same_as_first=tuple(fixed))])
+    return root
+
+
+@pytest.mark.parametrize("ci", ["t", "bca"])
+def test_intervals_stay_in_range(bounded, ci):
+    # The plain t interval does leave the range here, so the test can fail.
+    raw = stats.ttest_1samp(NEAR_ONE, 0).confidence_interval()
+    assert raw.high > 1.0 and stats.ttest_1samp(RARE_COUNT, 0).confidence_interval().low < 0
+    table = compare.run_comparison(bounded, "policy=baseline", ci=ci, log=lambda _: None)
+    assert len(table) > 20
+    part = table[table["kind"] == "share"].dropna(subset=["ci_low"])
+    assert len(part) >= 6
+    assert (part["ci_low"] >= 0).all() and (part["ci_high"] <= 1).all()
+    assert (part["diff_ci_low"].dropna() >= -1).all()
+    assert (part["diff_ci_high"].dropna() <= 1).all()
+    for kind in ("count", "rate", "time", "money"):
+        part = table[table["kind"] == kind].dropna(subset=["ci_low"])
+        assert (part["ci_low"] >= 0).all(), kind
+    assert len(table[table["kind"] == "rate"].dropna(subset=["ci_low"]))
+    assert (table.loc[~table["is_baseline"], "ci"] == ("BCa" if ci == "bca" else "t")).any()
+    row = _row(table, "mediation_success_rate", "policy=baseline")
+    assert row["ci_high"] == 1.0 and row["ci_low"] < row["mean"]
+
+
+def test_identical_in_every_pair_is_its_own_verdict(bounded):
+    table = compare.run_comparison(bounded, "policy=baseline", log=lambda _: None)
+    for metric in ("mediation_success_rate", "unreached_share", "violent_turns_per_100k"):
+        assert _row(table, metric, "policy=same")["verdict"] == "identical in every pair"
+        # Reversed seeds: the same values, not the same pairs.
+        assert _row(table, metric, "policy=x")["verdict"] != "identical in every pair"
+
+
+def test_margins_from_the_command_line(bounded, capsys):
+    assert compare.parse_margins(["time_to_settle_p90_days=0.5", "a=2%,b=1"]) == {
+        "time_to_settle_p90_days": 0.5, "a": "2%", "b": 1.0}
+    for bad in (["x"], ["x=abc"], ["x=-1"], ["=3"]):
+        with pytest.raises(collect.InputError, match="--margin"):
+            compare.parse_margins(bad)
+    base = ["--baseline", "policy=baseline"]
+    assert compare.main([str(bounded), *base, "--margin", "mean_queue_delay_min=abc"]) == 2
+    assert "--margin mean_queue_delay_min" in capsys.readouterr().err
+    assert compare.main([str(bounded), *base, "--margin", "nope=1"]) == 2
+    assert compare.main([str(bounded), *base, "--metrics", "mean_queue_delay_min",
+                         "--margin", "mean_queue_delay_min=10%"]) == 0
+    csv = pd.read_csv(bounded / "comparison.csv")
+    base_mean = csv.loc[csv["is_baseline"], "mean"].iloc[0]
+    assert csv["margin"].iloc[0] == pytest.approx(0.1 * base_mean)
+    assert "margins set: `mean_queue_delay_min=10%`" in (bounded / "comparison.md").read_text()
 
 
 def test_resolve_variant_accepts_subsets_and_rejects_unknown():
@@ -282,7 +426,7 @@ def test_report_is_self_contained(sweep, collected):
     assert "http://" not in text and "https://" not in text
     assert text.count("data:image/png;base64,") >= 4
     assert "<script" not in text and "<link" not in text
-    assert "mean_queue_delay_min" in text and 'class="better"' in text
+    assert "Mean wait for a free unit" in text and 'class="better"' in text
     assert "without a DONE marker" in text
     assert report.main([str(sweep.parent / "missing")]) == 2
 
@@ -318,3 +462,56 @@ def test_single_variant_sweep_resolves_its_shared_baseline(tmp_path):
     assert table["variant"].tolist() == [collect.DEFAULT_VARIANT]
     with pytest.raises(collect.InputError):
         compare.compare_runs(runs, "policy=other", ["mean_queue_delay_min"])
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+
+def test_breakdown_by_priority_pairs_seeds_within_each_group(sweep, collected):
+    from sim.survival import km_quantile, response_minutes
+
+    table = compare.run_comparison(sweep, "policy=baseline", by="priority",
+                                   log=lambda _: None)
+    assert (sweep / "comparison_by_priority.csv").exists()
+    assert (sweep / "comparison_by_priority.md").read_text().startswith("# Comparison by")
+    assert sorted(table["group"].unique()) == [1, 2, 3]
+    # By hand: job 0 (baseline, seed 0), priority 2, response p90 with censoring.
+    incidents = pd.read_parquet(sweep / "0" / "incidents.parquet")
+    p2 = incidents[incidents["priority"] == 2]
+    expected = km_quantile(*response_minutes(p2, 30 * 1440.0), q=0.9, at_least=True)
+    per_group = compare.group_metrics(sweep, collected.runs, "priority")
+    got = per_group[(per_group["job"] == "0") & (per_group["group"] == 2)]
+    assert got["response_p90_min"].iloc[0] == pytest.approx(expected)
+    # The faster variant (speed 0.7) answers quicker in every priority.
+    for p in (1, 2, 3):
+        row = table[(table["group"] == p) & (table["metric"] == "response_p90_min")
+                    & (table["variant"] == GRIDS)].iloc[0]
+        assert row["diff"] < 0 and row["n_pairs"] == 6
+
+
+def test_breakdown_by_place_counts_empty_groups_as_zero(sweep, collected):
+    per_group = compare.group_metrics(sweep, collected.runs, "community")
+    # Every run has a row for every community (numbered from 1), even without a record.
+    assert sorted(per_group["group"].unique()) == [1, 2, 3, 4, 5]
+    assert len(per_group) == 18 * 5
+    first = per_group[per_group["job"] == "0"]
+    incidents = pd.read_parquet(sweep / "0" / "incidents.parquet")
+    assert first["incidents"].sum() == len(incidents)
+    weekday = compare.group_metrics(sweep, collected.runs, "weekday")
+    assert list(weekday["group"].cat.categories) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+                                                     "Sun"]
+
+
+def test_breakdown_by_grid_refuses_different_partitions(tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=grids_33"]),
+                                     FakeVariant(["policy=grids_50"])])
+    for job in collect.find_job_dirs(root):
+        summary = json.loads((job / "summary.json").read_text())
+        grids = 33 if "grids_33" in (job / ".hydra" / "overrides.yaml").read_text() else 50
+        summary["structure"] = {"grids": grids}
+        (job / "summary.json").write_text(json.dumps(summary))
+    assert compare.main([str(root), "--by", "grid"]) == 2
+    assert "different patrol grids (33, 50)" in capsys.readouterr().err
+    assert compare.main([str(root), "--by", "community", "--holm"]) == 0
+    assert not (root / "comparison_by_grid.csv").exists()
