@@ -62,23 +62,32 @@ def km_quantile(events, censored=(), q: float = 0.5, at_least: bool = False) -> 
     return longest if at_least else math.nan
 
 
-def settle_days(disputes: pd.DataFrame, now: float) -> tuple[np.ndarray, np.ndarray]:
-    """(events, censored) in days for time to settle; ``now`` is the run's end in minutes."""
-    outcome = disputes["outcome"].astype(str)
-    settled = disputes[outcome == "settled"]
-    still_open = disputes[outcome == "open"]
-    events = (settled["t_closed"] - settled["t_raised"]).to_numpy(float) / DAY
-    censored = (now - still_open["t_raised"]).to_numpy(float) / DAY
+def settle_days(disputes, now: float) -> tuple[np.ndarray, np.ndarray]:
+    """(events, censored) in days for time to settle; ``now`` is the run's end in minutes.
+
+    ``disputes``: a table (or a mapping of arrays) with outcome, t_raised and t_closed.
+    """
+    outcome = np.asarray(disputes["outcome"]).astype(str)
+    raised = np.asarray(disputes["t_raised"], dtype=float)
+    closed = np.asarray(disputes["t_closed"], dtype=float)
+    events = (closed - raised)[outcome == "settled"] / DAY
+    censored = (now - raised)[outcome == "open"] / DAY
     return events, censored
 
 
-def response_minutes(incidents: pd.DataFrame, now: float) -> tuple[np.ndarray, np.ndarray]:
-    """(events, censored) in minutes for response time (report to arrival)."""
-    reported = incidents[(incidents["source"].astype(str) != "patrol")
-                         & ~incidents["overflow"].astype(bool)]
-    reached = reported["t_arrived"].notna()
-    events = (reported["t_arrived"] - reported["t_reported"])[reached].to_numpy(float)
-    censored = (now - reported["t_reported"])[~reached].to_numpy(float)
+def response_minutes(incidents, now: float) -> tuple[np.ndarray, np.ndarray]:
+    """(events, censored) in minutes for response time (report to arrival).
+
+    ``incidents``: a table (or a mapping of arrays) with source, overflow, t_reported and
+    t_arrived.
+    """
+    kept = ((np.asarray(incidents["source"]).astype(str) != "patrol")
+            & ~np.asarray(incidents["overflow"], dtype=bool))
+    reported = np.asarray(incidents["t_reported"], dtype=float)
+    arrived = np.asarray(incidents["t_arrived"], dtype=float)
+    reached = ~np.isnan(arrived)
+    events = (arrived - reported)[kept & reached]
+    censored = (now - reported)[kept & ~reached]
     return events, censored
 
 

@@ -39,6 +39,8 @@ class FakeVariant:
     same_as_first: tuple[str, ...] = ()
     # Metric values per seed, replacing base + effects (e.g. shares pinned near 1).
     fixed: dict[str, list[float]] = field(default_factory=dict)
+    # Extra resolved-config entries for summary.json (what a preset such as grids_50 sets).
+    config: dict = field(default_factory=dict)
 
 
 DEFAULT_VARIANTS = [
@@ -157,7 +159,7 @@ def _write_job(job: Path, variant: FakeVariant, seed: int, rng: np.random.Genera
     summary = {
         "metrics": metrics,
         "config": {"seed": seed, "scenario": {"name": "fake"}, "policy": {"name": policy},
-                   "sim": {"days": DAYS, "warmup_days": 0.0}},
+                   "sim": {"days": DAYS, "warmup_days": 0.0}, **variant.config},
         "seed": seed, "versions": {"python": "3.12"}, "git_commit": "deadbeef",
         "wall_seconds": 0.1,
     }

@@ -15,7 +15,15 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
 
 from fake_sweep import FakeVariant, make_fake_sweep  # noqa: E402
 
-from experiments.analysis import advisor, collect, compare, metrics_meta, plot, report  # noqa: E402
+from experiments.analysis import (  # noqa: E402
+    advisor,
+    brief,
+    collect,
+    compare,
+    metrics_meta,
+    plot,
+    report,
+)
 
 BASE = "policy=baseline,scenario.grids.count=30"
 GRIDS = "policy=grids_50,scenario.grids.count=50"
@@ -416,7 +424,7 @@ def test_plot_skips_missing_inputs_gracefully(tmp_path):
     assert names == {"time_to_settle.png", "time_to_settle.svg"}
     text = "\n".join(messages)
     assert "skip response_ecdf" in text and "skip cost_effectiveness" in text
-    assert "no numeric override" in text
+    assert "no numeric parameter varies" in text
 
 
 def test_report_is_self_contained(sweep, collected):
@@ -515,3 +523,127 @@ def test_breakdown_by_grid_refuses_different_partitions(tmp_path, capsys):
     assert "different patrol grids (33, 50)" in capsys.readouterr().err
     assert compare.main([str(root), "--by", "community", "--holm"]) == 0
     assert not (root / "comparison_by_grid.csv").exists()
+
+
+def test_t_interval_and_p_values_match_scipy():
+    from experiments.analysis import inference
+
+    x = __import__("numpy").array([1.2, 0.4, 2.2, 1.9, 0.7, 1.1])
+    ci = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=0.9)
+    assert inference.interval(x, 0.9) == pytest.approx((ci.low, ci.high, "t"))
+    for alternative in ("two-sided", "greater", "less"):
+        expected = stats.ttest_1samp(x, 1.0, alternative=alternative).pvalue
+        assert inference._one_sided_p(x, 1.0, alternative) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- figures & brief
+
+
+def test_variant_colours_are_stable_and_the_baseline_is_grey():
+    one = plot.variant_colours(["policy=baseline", "policy=grids_50"], "policy=baseline")
+    two = plot.variant_colours(["policy=x", "policy=y", "policy=grids_50"], "policy=x")
+    assert one["policy=baseline"] == two["policy=x"] == plot.BASELINE_COLOUR
+    assert one["policy=grids_50"] == two["policy=grids_50"]
+    many = plot.variant_colours([f"policy=p{i}" for i in range(8)], "policy=p0")
+    assert len(set(many.values())) == 8
+
+
+def test_presets_get_a_paired_metric_vs_parameter_figure(tmp_path):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0, variants=[
+        FakeVariant(["policy=grids_33"], config={"scenario": {"grids": {"count": 33}}}),
+        FakeVariant(["policy=grids_50"], {"response_p90_min_p1": -1.0},
+                    config={"scenario": {"grids": {"count": 50}}}),
+        FakeVariant(["policy=grids_20"], {"response_p90_min_p1": 1.0},
+                    config={"scenario": {"grids": {"count": 20}}})])
+    runs = collect.collect(root).runs
+    assert plot.numeric_parameters(runs) == []  # policy=grids_50 is a name, not a number
+    params = plot.config_parameters(root, runs)
+    assert params == {"scenario.grids.count": {"policy=grids_33": 33.0, "policy=grids_50": 50.0,
+                                               "policy=grids_20": 20.0}}
+    written = plot.plot_sweep(root, log=lambda _: None, baseline="policy=grids_33")
+    assert root / "figures" / "metric_vs_scenario.grids.count.png" in written
+
+
+def test_front_drops_variants_that_something_cheaper_matches():
+    base = [10.0, 12.0, 11.0, 13.0]
+    runs = _runs({
+        "cheap": {"response_p90_min_p1": base, "annual_staffing_cost_yuan": [1.0] * 4},
+        # Dearer and indistinguishable from "cheap": noise must not put it on the front.
+        "same": {"response_p90_min_p1": [b + d for b, d in zip(base, [-0.1, 0.1, -0.05, 0.02],
+                                                                 strict=True)],
+                 "annual_staffing_cost_yuan": [2.0] * 4},
+        # Dearer and clearly faster: a real trade-off.
+        "fast": {"response_p90_min_p1": [b - 2.0 for b in base],
+                 "annual_staffing_cost_yuan": [3.0] * 4}})
+    runs["variant"] = runs["variant"].astype(str)
+    kept = plot.front_variants(runs, ["cheap", "same", "fast"], "response_p90_min_p1")
+    assert kept == ["cheap", "fast"]
+    # The front of the means alone would have kept the noisy one (lower mean than cheap).
+    means = runs.groupby("variant")[["annual_staffing_cost_yuan", "response_p90_min_p1"]].mean()
+    assert means.loc["same", "response_p90_min_p1"] < means.loc["cheap", "response_p90_min_p1"]
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    root = make_fake_sweep(tmp_path_factory.mktemp("mapped") / "s", incomplete_jobs=0,
+                           with_map=True, variants=[
+                               FakeVariant(["policy=baseline"]),
+                               FakeVariant(["policy=grids_50"],
+                                           {"response_p90_min_p1": -3.0,
+                                            "mean_queue_delay_min": -2.0}, speed=0.7,
+                                           same_as_first=("mediation_success_rate",
+                                                          "violent_turns_per_100k"))])
+    return root
+
+
+def test_brief_says_what_changed_with_intervals(mapped):
+    table = compare.run_comparison(mapped, "policy=baseline", log=lambda _: None)
+    (sentence,) = brief.headlines(table)
+    row = _row(table, "response_p90_min_p1", "policy=grids_50")
+    assert row["verdict"] == "better"
+    lo, hi = sorted((-row["diff_ci_high"], -row["diff_ci_low"]))
+    assert sentence.startswith("grids_50 cuts P1 p90 response by "
+                               f"{metrics_meta.format_value('response_p90_min_p1', -row['diff'])}"
+                               f" min [{metrics_meta.format_value('response_p90_min_p1', lo)}, ")
+    assert "mediation unaffected" in sentence and "residents unaffected" in sentence
+    (zh,) = brief.headlines(table, "zh")
+    assert zh.startswith("grids_50：一级警情 P90 响应时间降低") and "矛盾调解不受影响" in zh
+    assert brief.question("policy=baseline", ["policy=grids_50"]) == \
+        "What changes when baseline becomes grids_50?"
+
+
+def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
+    assert compare.main([str(mapped), "--baseline", "policy=baseline", "--metrics",
+                         "mean_queue_delay_min"]) == 0
+    before = (mapped / "comparison.csv").read_bytes()
+    messages: list[str] = []
+    path = report.build_report(mapped, log=messages.append)
+    assert (mapped / "comparison.csv").read_bytes() == before
+    assert any("comparison.csv (from compare) is left as it is" in m for m in messages)
+    assert (mapped / "report_comparison.csv").exists()
+    text = path.read_text(encoding="utf-8")
+    brief_html = text[text.index('<section class="brief">'):text.index("</section>")]
+    assert "<h1>What changes when baseline becomes grids_50?</h1>" in text
+    assert "grids_50 cuts P1 p90 response by" in brief_html
+    assert brief_html.count("data:image/png;base64,") == 2  # forest plot and map
+    assert "Where it changes" in brief_html
+    # Metrics identical in every pair and bookkeeping are folded away.
+    assert "metric(s) identical in every pair" in text and "<details>" in text
+    assert text.index("Volumes and utilisation") > text.index("Police response")
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert f"background:{plot.BASELINE_COLOUR}" in text
+    zh = report.build_report(mapped, log=lambda _: None, lang="zh")
+    assert zh.name == "report.zh.html"
+    zh_text = zh.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in zh_text and "摘要" in zh_text and "把 baseline 改为" in zh_text
+
+
+def test_report_without_a_map_says_why(sweep, collected):
+    messages: list[str] = []
+    text = report.build_report(sweep, "policy=baseline", log=messages.append).read_text()
+    assert "No map: the runs have no district.geojson." in text
+    with pytest.raises(SystemExit) as exit_:
+        report.main([str(sweep), "--lang", "fr"])
+    assert exit_.value.code == 2
+    with pytest.raises(collect.InputError, match="--lang"):
+        report.build_report(sweep, lang="fr")

@@ -81,43 +81,66 @@ def _share(mask) -> float:
     return float(np.mean(mask)) if len(mask) else math.nan
 
 
-def incident_metrics(inc: pd.DataFrame, now: float, p1_target: float) -> dict[str, float]:
-    """The incident metrics of one group of one run (see the module docstring)."""
-    reported = inc[inc["source"].astype(str) != "patrol"]
-    overflow = reported["overflow"].astype(bool)
-    kept = reported[~overflow]
-    response = response_minutes(inc, now)
-    waited = kept["t_dispatched"].fillna(now) - kept["t_reported"]
-    p1 = reported[reported["priority"] == 1]
-    on_time = ((p1["t_arrived"] - p1["t_reported"]) <= p1_target) & ~p1["overflow"].astype(bool)
+def _incident_arrays(inc: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {"source": inc["source"].astype(str).to_numpy(),
+            "overflow": inc["overflow"].to_numpy(bool), "priority": inc["priority"].to_numpy(),
+            "t_reported": inc["t_reported"].to_numpy(float),
+            "t_dispatched": inc["t_dispatched"].to_numpy(float),
+            "t_arrived": inc["t_arrived"].to_numpy(float)}
+
+
+def _incident_values(a: dict[str, np.ndarray], now: float, p1_target: float) -> dict:
+    reported = a["source"] != "patrol"
+    kept = reported & ~a["overflow"]
+    t_rep = a["t_reported"]
+    response = response_minutes(a, now)
+    waited = np.where(np.isnan(a["t_dispatched"]), now, a["t_dispatched"])[kept] - t_rep[kept]
+    p1 = reported & (a["priority"] == 1)
+    with np.errstate(invalid="ignore"):
+        on_time = ((a["t_arrived"] - t_rep) <= p1_target) & ~a["overflow"]
     return {
-        "incidents": float(len(reported)),
+        "incidents": float(reported.sum()),
         "response_p50_min": km_quantile(*response, q=0.5, at_least=True),
         "response_p90_min": km_quantile(*response, q=0.9, at_least=True),
-        "p1_within_5min_share": _share(on_time.to_numpy()),
+        "p1_within_5min_share": _share(on_time[p1]),
         "mean_queue_delay_min": float(waited.mean()) if len(waited) else math.nan,
-        "unreached_share": _share(kept["t_arrived"].isna().to_numpy()),
+        "unreached_share": _share(np.isnan(a["t_arrived"][kept])),
+    }
+
+
+def incident_metrics(inc: pd.DataFrame, now: float, p1_target: float) -> dict[str, float]:
+    """The incident metrics of one group of one run (see the module docstring)."""
+    return _incident_values(_incident_arrays(inc), now, p1_target)
+
+
+def _dispute_arrays(dis: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {"outcome": dis["outcome"].astype(str).to_numpy(),
+            "t_raised": dis["t_raised"].to_numpy(float),
+            "t_closed": dis["t_closed"].to_numpy(float),
+            "escalations": dis["escalations"].to_numpy(float)}
+
+
+def _dispute_values(a: dict[str, np.ndarray], now: float) -> dict:
+    outcome = a["outcome"]
+    closed = outcome != "open"
+    settle = settle_days(a, now)
+    return {
+        "disputes_raised": float(len(outcome)),
+        "mediation_success_rate": _share(outcome[closed] == "settled"),
+        "time_to_settle_p50_days": km_quantile(*settle, q=0.5, at_least=True),
+        "time_to_settle_p90_days": km_quantile(*settle, q=0.9, at_least=True),
+        "escalation_rate": _share(a["escalations"][closed] > 0),
+        "violent_turns": float((outcome == "violent").sum()),
     }
 
 
 def dispute_metrics(dis: pd.DataFrame, now: float) -> dict[str, float]:
     """The dispute metrics of one group of one run."""
-    outcome = dis["outcome"].astype(str)
-    closed = outcome[outcome != "open"]
-    settle = settle_days(dis, now)
-    escalated = dis.loc[outcome != "open", "escalations"] > 0
-    return {
-        "disputes_raised": float(len(dis)),
-        "mediation_success_rate": _share((closed == "settled").to_numpy()),
-        "time_to_settle_p50_days": km_quantile(*settle, q=0.5, at_least=True),
-        "time_to_settle_p90_days": km_quantile(*settle, q=0.9, at_least=True),
-        "escalation_rate": _share(escalated.to_numpy()),
-        "violent_turns": float((outcome == "violent").sum()),
-    }
+    return _dispute_values(_dispute_arrays(dis), now)
 
 
 def _per_group(table: pd.DataFrame, by: str, time_col: str, context: dict,
-               compute) -> pd.DataFrame:
+               arrays, values) -> pd.DataFrame:
     rows = []
     for job, run in table.groupby("job", sort=False, observed=True):
         ctx = context.get(str(job), {})
@@ -125,11 +148,16 @@ def _per_group(table: pd.DataFrame, by: str, time_col: str, context: dict,
         if math.isnan(now):
             now = float(np.nanmax(run.filter(like="t_").to_numpy(float)))
         run = run[run[time_col] >= ctx.get("warmup", 0.0)]
-        keys = _keys(run, by, time_col)
-        first = run.iloc[0] if len(run) else None
-        for group, part in run.groupby(keys, sort=True, observed=True):
-            rows.append({"variant": first["variant"], "seed": first["seed"], "job": str(job),
-                         "group": group, **compute(part, now, ctx)})
+        if run.empty:
+            continue
+        codes, groups = pd.factorize(pd.Series(_keys(run, by, time_col)), sort=True)
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(groups) + 1))
+        data = arrays(run)
+        for i, group in enumerate(groups):
+            idx = order[starts[i]:starts[i + 1]]
+            rows.append({"job": str(job), "group": group,
+                         **values({k: v[idx] for k, v in data.items()}, now, ctx)})
     return pd.DataFrame(rows)
 
 
@@ -156,27 +184,26 @@ def group_metrics(sweep: Path, runs: pd.DataFrame, by: str) -> pd.DataFrame:
         incidents = load_long_table(sweep, INCIDENTS_FILE)
         if incidents is None:
             raise InputError(f"--by {by}: no {INCIDENTS_FILE} in {sweep} (run collect)")
-        parts.append(_per_group(incidents, by, "t_reported", context,
-                                lambda t, now, ctx: incident_metrics(t, now, ctx.get(
-                                    "p1_target", 5.0))))
+        parts.append(_per_group(incidents, by, "t_reported", context, _incident_arrays,
+                                lambda a, now, ctx: _incident_values(
+                                    a, now, ctx.get("p1_target", 5.0))))
     if by in DISPUTE_KEYS:
         disputes = load_long_table(sweep, DISPUTES_FILE)
         if disputes is None:
             raise InputError(f"--by {by}: no {DISPUTES_FILE} in {sweep} (run collect)")
-        parts.append(_per_group(disputes, by, "t_raised", context,
-                                lambda t, now, ctx: dispute_metrics(t, now)))
+        parts.append(_per_group(disputes, by, "t_raised", context, _dispute_arrays,
+                                lambda a, now, ctx: _dispute_values(a, now)))
     parts = [p for p in parts if not p.empty]
     if not parts:
         raise InputError(f"--by {by}: the sweep's tables hold no records")
     table = parts[0]
     for other in parts[1:]:
-        table = table.merge(other, on=["variant", "seed", "job", "group"], how="outer")
+        table = table.merge(other, on=["job", "group"], how="outer")
     # A group absent from a run had no records there: zero counts, undefined everything else.
     groups = pd.Series(table["group"].unique())
     every = (runs[["variant", "seed", "job"]].astype({"variant": str, "job": str})
              .merge(pd.DataFrame({"group": groups}), how="cross"))
-    table = every.merge(table.drop(columns=["variant", "seed"]), on=["job", "group"],
-                        how="left")
+    table = every.merge(table, on=["job", "group"], how="left")
     for count in ("incidents", "disputes_raised", "violent_turns"):
         if count in table:
             table[count] = table[count].fillna(0.0)

@@ -176,6 +176,9 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     # Duplicate (variant, seed) runs are averaged so each seed is one pairing unit.
     per_seed = (runs.dropna(subset=["seed"]).astype({"variant": str})
                 .groupby(["variant", "seed"])[list(metrics)].mean())
+    by_variant = {str(v): part for v, part in runs.groupby(runs["variant"].astype(str),
+                                                            sort=False)}
+    empty = runs.iloc[0:0]
     rows = []
     for metric in metrics:
         meta = metrics_meta.meta(metric)
@@ -186,7 +189,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         margin = metrics_meta.resolve_margin(spec, float(base_by_seed.mean())
                                              if len(base_by_seed.dropna()) else math.nan)
         for variant in ordered:
-            values = runs.loc[runs["variant"] == variant, metric]
+            values = by_variant.get(variant, empty)[metric]
             n, mean, lo, hi = mean_ci(values, level, bounds, ci)
             row = {
                 "metric": metric, "label": metrics_meta.label(metric),

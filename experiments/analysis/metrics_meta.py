@@ -171,6 +171,23 @@ _META: dict[str, Meta] = {
                            ("part_time", "part-time mediators", "兼职调解员"))},
 }
 
+# Short names for the brief's sentences (English, Chinese).
+SHORT: dict[str, tuple[str, str]] = {
+    "response_p90_min_p1": ("P1 p90 response", "一级警情 P90 响应时间"),
+    "p1_within_5min_share": ("P1 within 5 min", "一级警情5分钟到达率"),
+    "time_to_settle_p90_days": ("p90 time to settle", "P90 调解结案时间"),
+    "mediation_success_rate": ("mediation success", "调解成功率"),
+    "violent_turns_per_100k": ("violent turns", "纠纷转暴力"),
+    "annual_staffing_cost_yuan": ("staffing cost", "人员成本"),
+    "response_p90_min": ("p90 response", "P90 响应时间"),
+    "violent_turns": ("violent turns", "纠纷转暴力"),
+}
+GROUP_NAMES: dict[str, tuple[str, str]] = {
+    "police": ("police response", "警务响应"), "mediation": ("mediation", "矛盾调解"),
+    "residents": ("residents", "居民"), "cost": ("cost", "成本"),
+    "bookkeeping": ("volumes and utilisation", "数量与利用率"),
+}
+
 KNOWN_METRICS: tuple[str, ...] = tuple(_META)
 KEY_METRICS: tuple[str, ...] = tuple(m for m, meta in _META.items() if meta.key)
 
@@ -187,6 +204,18 @@ def meta(metric: str) -> Meta:
         if re.search(pattern, metric):
             return Meta(NEUTRAL, kind, unit, metric, metric, "bookkeeping")
     return Meta(NEUTRAL, "level", "", metric, metric, "bookkeeping")
+
+
+def short(metric: str, lang: str = "en") -> str:
+    """A short name for sentences ("P1 p90 response"); the label if none."""
+    if metric in SHORT:
+        return SHORT[metric][1 if lang == "zh" else 0]
+    return label(metric, lang, unit=False)
+
+
+def group_name(group: str, lang: str = "en") -> str:
+    """A metric group's name for headings and sentences."""
+    return GROUP_NAMES.get(group, (group, group))[1 if lang == "zh" else 0]
 
 
 def direction(metric: str) -> int:
@@ -224,6 +253,13 @@ def direction_text(metric: str, lang: str = "en") -> str:
             LOWER_IS_BETTER: ("lower is better", "越低越好")}.get(direction(metric),
                                                                ("neutral", "中性"))
     return text[1] if lang == "zh" else text[0]
+
+
+def order(metric: str) -> int:
+    """Position for tables: the order of this module's list (key metrics lead their group)."""
+    if metric in _META:
+        return (0 if _META[metric].key else 1) * 1000 + KNOWN_METRICS.index(metric)
+    return 10_000
 
 
 def is_outcome(metric: str) -> bool:
@@ -311,6 +347,8 @@ def _sig(x: float) -> str:
 def _pct(x: float) -> str:
     """A percentage: three significant digits, or enough to tell 99.95 % from 100 %."""
     gap = 100.0 - abs(x)
+    if 0.0 < abs(x) < 0.001:
+        return "<0.001" if x > 0 else "-<0.001"
     if 0.0 < gap < 1.0:
         digits = min(3, 1 - int(math.floor(math.log10(gap))))
         text = f"{x:.{digits}f}"
