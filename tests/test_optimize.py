@@ -225,3 +225,10 @@ def test_real_infeasible_search_names_the_binding_target_and_probes(tmp_path, ca
         probes["lever"])
     assert (probes["metric"] == "response_p90_min_p1").all()
     assert "levers outside the search space" in text and "assumed unit costs" in text
+
+
+def test_target_intervals_stay_in_range():
+    cand = optimize.Candidate((0,), {}, {s: {"mediation_success_rate": v} for s, v in
+                                         enumerate([1.0, 0.9985, 1.0])})
+    n, mean, lo, hi = cand.ci("mediation_success_rate")
+    assert n == 3 and hi == 1.0 and lo < mean < 1.0

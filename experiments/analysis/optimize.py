@@ -322,8 +322,10 @@ class Candidate:
         return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()])[1]
 
     def ci(self, metric: str, level: float = 0.95) -> tuple[int, float, float, float]:
-        """(n, mean, low, high) of ``metric`` over the seeds, t-interval."""
-        return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()], level)
+        """(n, mean, low, high) of ``metric`` over the seeds, t-interval kept in the
+        metric's range."""
+        return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()], level,
+                       metrics_meta.value_range(metric))
 
     def feasible(self, targets: Sequence[Target]) -> bool:
         """Whether the seed means meet every target."""
@@ -803,7 +805,8 @@ def cheapest_feasible_text(runs: pd.DataFrame, targets: Sequence[Target],
     best = ok[cost_metric].idxmin()
     lines = [head, f"cheapest: {best}", f"  {cost_metric}: {ok.loc[best, cost_metric]:,.0f}"]
     for metric in metrics:
-        n, mean, lo, hi = mean_ci(runs.loc[runs["variant"] == best, metric])
+        n, mean, lo, hi = mean_ci(runs.loc[runs["variant"] == best, metric],
+                                  bounds=metrics_meta.value_range(metric))
         lines.append(f"  {metric}: {fmt_number(mean)} [{fmt_number(lo)}, {fmt_number(hi)}] "
                      f"(95% CI, n={n})")
     return "\n".join(lines)

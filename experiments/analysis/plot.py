@@ -12,9 +12,10 @@
 * ``cost_effectiveness``  annual staffing cost against P1 p90 response and violent turns;
   the front joins the variants that no cheaper (or equally cheap) variant matches: a variant
   is dropped only when one at most as costly is not detectably worse (paired interval);
-* ``forest`` (drawn by ``report``) paired effects with their intervals and margins;
-* ``change_map`` (drawn by ``report``) the change per grid, street or community on the run's
-  ``district.geojson``, one panel per variant and metric.
+* ``brief_forest_<lang>`` (drawn by ``report``) paired effects with their intervals and
+  margins;
+* ``brief_map_<lang>`` (drawn by ``report``) the change per grid, street or community on the
+  run's ``district.geojson``, one panel per variant and metric.
 
 Every variant keeps its colour from sweep to sweep (a hash of its label picks it) and the
 baseline is always dark grey. A figure whose inputs are missing is skipped with a message
@@ -465,7 +466,8 @@ def plot_cost_effectiveness(runs: pd.DataFrame, variants: Sequence[str], outdir:
         rows = []
         for variant in variants:
             part = runs[runs["variant"] == variant]
-            _, cx, cx_lo, cx_hi = mean_ci(part[COST_METRIC])
+            _, cx, cx_lo, cx_hi = mean_ci(part[COST_METRIC],
+                                          bounds=metrics_meta.value_range(COST_METRIC))
             _, ey, ey_lo, ey_hi = mean_ci(part[effect], bounds=metrics_meta.value_range(effect))
             rows.append({"variant": variant, "cost": cx, "effect": ey,
                          "xerr": 0.0 if np.isnan(cx_lo) else (cx_hi - cx_lo) / 2,

@@ -175,7 +175,6 @@ def _chip(colour: str) -> str:
 def _table_html(table: pd.DataFrame, verdict_col: str | None = None,
                 group_col: str | None = None, colours: Mapping[str, str] | None = None,
                 variant_col: str | None = None) -> str:
-    head = "".join(f"<th>{_esc(c)}</th>" for c in table.columns)
     rows, previous = [], None
     for record in table.to_dict("records"):
         starts = group_col is not None and record[group_col] != previous
