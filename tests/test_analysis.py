@@ -607,7 +607,7 @@ def test_brief_says_what_changed_with_intervals(mapped):
                                f" min [{metrics_meta.format_value('response_p90_min_p1', lo)}, ")
     assert "mediation unaffected" in sentence and "residents unaffected" in sentence
     (zh,) = brief.headlines(table, "zh")
-    assert zh.startswith("grids_50：一级警情 P90 响应时间降低") and "矛盾调解不受影响" in zh
+    assert zh.startswith("grids_50：一级警情 P90 响应时间缩短") and "矛盾调解不受影响" in zh
     assert brief.question("policy=baseline", ["policy=grids_50"]) == \
         "What changes when baseline becomes grids_50?"
 

@@ -47,6 +47,8 @@ TEXT = {
         "and": " 或 ",
         "down": "{m}降低 {x} [{lo}, {hi}]",
         "up": "{m}提高 {x} [{lo}, {hi}]",
+        "down_time": "{m}缩短 {x} [{lo}, {hi}]",
+        "up_time": "{m}延长 {x} [{lo}, {hi}]",
         "small": "（在 ±{margin} 容差之内）",
         "equivalent": "{m}不变（±{margin} 之内；{d}）",
         "noninferior": "{m}不会变差 {margin} 或更多（{d}）",
@@ -67,11 +69,18 @@ def question(base: str, others: list[str], lang: str = "en") -> str:
 
 
 def _interval(metric: str, r, lang: str) -> str:
+    """"Δ +0.04 [-0.02, +0.10] min": the unit once, at the end."""
+    share = metrics_meta.kind(metric) == "share"
+
     def f(x):
-        return metrics_meta.format_value(metric, x, lang, signed=True, unit=True)
+        text = metrics_meta.format_value(metric, x, lang, signed=True)
+        return text.split()[0] if share else text
+    unit = ("个百分点" if lang == "zh" else "pt") if share else metrics_meta.label_unit(metric,
+                                                                                     lang)
+    unit = f" {unit}" if unit else ""
     if math.isnan(r["diff_ci_low"]):
-        return f"Δ {f(r['diff'])}"
-    return f"Δ {f(r['diff'])} [{f(r['diff_ci_low'])}, {f(r['diff_ci_high'])}]"
+        return f"Δ {f(r['diff'])}{unit}"
+    return f"Δ {f(r['diff'])} [{f(r['diff_ci_low'])}, {f(r['diff_ci_high'])}]{unit}"
 
 
 def clause(r: pd.Series, lang: str = "en") -> str:
@@ -99,7 +108,11 @@ def clause(r: pd.Series, lang: str = "en") -> str:
         else:
             x = f(mag) + (f" {unit}" if unit else "")
             lo_t, hi_t = f(lo), f(hi)
-        out = text["down" if down else "up"].format(m=name, x=x, lo=lo_t, hi=hi_t)
+        verb = "down" if down else "up"
+        if lang == "zh" and metrics_meta.kind(metric) == "time":
+            verb += "_time"   # 缩短 / 延长 rather than 降低 / 提高
+        out = text.get(verb, text[verb.removesuffix("_time")]).format(m=name, x=x, lo=lo_t,
+                                                                       hi=hi_t)
         if r.get("within_margin") is True or r.get("within_margin") == 1.0:
             out += text["small"].format(margin=m_text)
         return out

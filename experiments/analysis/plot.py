@@ -547,7 +547,8 @@ def plot_forest(comparison: pd.DataFrame, metrics: Sequence[str], outdir: Path |
         ax.set_xlim(-span, span)
         ax.set_ylim(-len(part) + 0.4, 0.6)
         ax.set_yticks([])
-        unit = "pt" if scale == 100.0 else metrics_meta.label_unit(metric, lang)
+        unit = (("百分点" if lang == "zh" else "pt") if scale == 100.0
+                else metrics_meta.label_unit(metric, lang))
         ax.set_ylabel(metrics_meta.label(metric, lang, unit=False) + (f"\n({unit})" if unit
                                                                        else ""),
                       rotation=0, ha="right", va="center", fontsize="small")
@@ -644,7 +645,8 @@ def plot_change_map(breakdown: pd.DataFrame, district, metrics: Sequence[str],
         vmax = vmax if np.isfinite(vmax) and vmax > 0 else 1.0
         norm = mcolors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
         cmap = "RdBu" if sign > 0 else "RdBu_r"
-        unit = "pt" if scale == 100.0 else metrics_meta.label_unit(metric, lang)
+        unit = (("百分点" if lang == "zh" else "pt") if scale == 100.0
+                else metrics_meta.label_unit(metric, lang))
         for i, variant in enumerate(variants):
             ax = axes[i, j]
             values = part[part["variant"] == variant].set_index("group")

@@ -269,10 +269,12 @@ def _inventory(sweep: Path, runs: pd.DataFrame, lang: str) -> str:
     return _table_html(per_variant) + note
 
 
-def _common_html(runs: pd.DataFrame) -> str:
+def _common_html(runs: pd.DataFrame, lang: str = "en") -> str:
     line = common_settings_line(runs)
     if not line:
         return ""
+    if lang == "zh":
+        line = line.replace("Common to all runs:", "所有运行的共同设置：").rstrip(".") + "。"
     # The markdown backticks become <code> so the settings read as literal overrides.
     parts = _esc(line).split("`")
     text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
@@ -404,7 +406,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
 <title>{_esc(text['title'])}: {_esc(sweep.name)}</title><style>{_CSS}</style></head><body>
 <h1>{_esc(brief.question(base, others, lang) if others else text['title'])}</h1>
 <p class="note">{_esc(text['title'])}: <code>{_esc(sweep)}</code>. {_esc(generated)}</p>
-{_common_html(runs)}
+{_common_html(runs, lang)}
 <section class="brief"><h2>{_esc(text['brief'])}</h2>{''.join(brief_parts)}</section>
 <h2>{_esc(text['details'])}</h2>
 <p class="note">{_esc(text['baseline_is'].format(base=display_name(base)))}
