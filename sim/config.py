@@ -617,6 +617,19 @@ class SimSettings(Schema):
     tick_minutes: float = param(60.0, unit="min per model.step()", ge=1.0, le=525_600.0,
                                 source=RUN)
     progress: bool = param(True, source=RUN)
+    # A run starts with empty queues and no open disputes: the first days are not typical.
+    warmup_days: float = param(0.0, unit="simulated days left out of the metrics", ge=0.0,
+                               le=36_500.0, source=RUN,
+                               note="incidents reported and disputes raised before it are left "
+                                    "out of every metric built from them; utilisation, deterred "
+                                    "calls and satisfaction still count the whole run")
+
+    @model_validator(mode="after")
+    def _warmup(self):
+        if self.warmup_days >= self.days:
+            raise Invalid("warmup_days", f"must be a number in [0, {self.days:g}) (less than "
+                          f"sim.days), got {self.warmup_days:g}")
+        return self
 
 
 class Output(Schema):
