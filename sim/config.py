@@ -90,6 +90,12 @@ class Residents:
     satisfaction_slow_response: float = rng_field(-0.05, -1.0, 1.0)
     satisfaction_overflow: float = rng_field(-0.05, -1.0, 1.0)
     fast_response_min: float = rng_field(10.0, 0.0, 1e4)
+    # Trust in mediation and in the police, and how far one handled dispute moves trust and
+    # satisfaction towards how it went (an exponential moving average, so both stay in [0, 1]).
+    trust_mediation_init: float = prob(0.6)
+    trust_police_init: float = prob(0.6)
+    trust_learning_rate: float = prob(0.3)
+    satisfaction_learning_rate: float = prob(0.3)
 
 
 # --------------------------------------------------------------------------- disputes
@@ -101,6 +107,8 @@ class DisputeCategory:
     severity_mean: float = rng_field(0.4, 0.01, 0.99)
     amount_median_yuan: float = rng_field(10_000.0, 0.0, 1e10)
     amount_sigma: float = rng_field(1.0, 0.0, 5.0)
+    parties_extra_mean: float = rng_field(0.3, 0.0, 1000.0)   # parties beyond two (geometric)
+    district_intake_share: float = prob(0.0)   # raised straight with the specialised committee
 
 
 @dataclass
@@ -129,6 +137,72 @@ class Violence:
 
 
 @dataclass
+class Screening:
+    """Proactive screening for latent disputes (排查): station staff visiting households."""
+
+    hours_per_week: float = rng_field(0.0, 0.0, 168.0)          # per community station
+    households_per_hour: float = rng_field(15.0, 0.0, 1e4)       # reached per screening hour
+    household_size: float = rng_field(2.6, 1.0, 20.0)
+    max_share: float = prob(0.5)      # most of a person's casework hours screening may take
+
+
+@dataclass
+class Intake:
+    """Redirection at intake: some disputes go to litigation, arbitration or an administrative
+    channel instead, more of them when the station is overloaded."""
+
+    redirect_logit: float = rng_field(-50.0, -100.0, 100.0)
+    redirect_amount_weight: float = rng_field(0.0, 0.0, 100.0)    # per log(amount / 10,000)
+    redirect_severity_weight: float = rng_field(0.0, 0.0, 100.0)
+    redirect_backlog_weight: float = rng_field(0.0, 0.0, 100.0)   # per day until first meeting
+    street_intake_share: float = prob(0.0)     # raised straight at the street studio
+
+
+@dataclass
+class Channels:
+    """Where a resident takes a dispute when it surfaces (multinomial logit against handling it
+    themselves): the people's mediation station, the police (110), a court or other formal
+    channel."""
+
+    station_logit: float = rng_field(-2.8, -100.0, 100.0)
+    police_logit: float = rng_field(-2.1, -100.0, 100.0)
+    court_logit: float = rng_field(-2.3, -100.0, 100.0)
+    trust_weight: float = rng_field(3.0, 0.0, 100.0)          # per unit of trust above 0.5
+    police_severity_weight: float = rng_field(2.0, 0.0, 100.0)
+    court_amount_weight: float = rng_field(0.5, 0.0, 100.0)   # per log(amount / 10,000)
+    self_resolve_prob: float = prob(0.75)   # handled by themselves: settles quietly
+    flare_days_mean: float = rng_field(30.0, 0.01, 3650.0)    # else it flares up again
+    flare_severity_bump: float = rng_field(0.1, 0.0, 1.0)
+    # How each way a dispute ends feels to its parties, 0..1 (moves trust and satisfaction).
+    experience: dict[str, float] = rng_field(
+        {"settled": 0.9, "police_settled": 0.7, "referred": 0.55, "redirected": 0.35,
+         "court": 0.25, "unresolved": 0.2, "violent": 0.0}, 0.0, 1.0)
+    experience_delay_penalty: float = prob(0.3)    # lost by a mediation that took a month
+
+
+@dataclass
+class PoliceLink:
+    """Disputes that reach the police (110) and the police-mediation link (警调对接)."""
+
+    on_scene_min: float = rng_field(35.0, 0.0, 1e4)
+    priority: int = rng_field(2, 1, 3)
+    settle_on_spot_prob: float = prob(0.6)       # at severity 0
+    settle_on_spot_severity_weight: float = rng_field(0.6, 0.0, 10.0)
+    refer_prob: float = prob(0.3)                # of those not settled on the spot
+    referral_severity_bump: float = rng_field(0.1, 0.0, 1.0)
+    repeat_calls_per_week: float = rng_field(0.0, 0.0, 100.0)   # while unsettled after a call
+
+
+@dataclass
+class Recurrence:
+    """Settled disputes can break out again between the same parties."""
+
+    prob_max: float = prob(0.0)       # a settlement reached with a coin-flip chance recurs
+    police_prob: float = prob(0.0)    # a dispute the police settled on the spot
+    days_mean: float = rng_field(120.0, 0.01, 36500.0)
+
+
+@dataclass
 class Disputes:
     enabled: bool = True
     rate_per_1000_per_year: float = rng_field(7.0, 0.0, 1e5)
@@ -148,6 +222,22 @@ class Disputes:
     escalation_handoff_days: float = rng_field(1.0, 0.0, 365.0)
     escalation_handoff_days_no_platform: float = rng_field(3.0, 0.0, 365.0)
     violence: Violence = field(default_factory=Violence)
+    # Before it surfaces a dispute is latent, and its severity grows.
+    latent_days_mean: float = rng_field(0.0, 0.0, 3650.0)
+    severity_growth_days: float = rng_field(365.0, 0.01, 1e5)
+    # Work per session besides the meeting itself, and what the settlement chance depends on.
+    prep_hours: Levels = field(default_factory=lambda: Levels(0.0, 0.0, 0.0))
+    followup_hours: Levels = field(default_factory=lambda: Levels(0.0, 0.0, 0.0))
+    session_hours_severity: float = rng_field(0.0, 0.0, 100.0)
+    settle_hours_weight: float = rng_field(0.0, 0.0, 100.0)
+    settle_amount_weight: float = rng_field(0.0, 0.0, 100.0)     # per log(1 + amount/100,000)
+    settle_parties_weight: float = rng_field(0.0, 0.0, 100.0)    # per party beyond two
+    settle_delay_weight: float = rng_field(0.0, 0.0, 100.0)      # per 30 days since raised
+    screening: Screening = field(default_factory=Screening)
+    intake: Intake = field(default_factory=Intake)
+    channels: Channels = field(default_factory=Channels)
+    police: PoliceLink = field(default_factory=PoliceLink)
+    recurrence: Recurrence = field(default_factory=Recurrence)
 
 
 # --------------------------------------------------------------------------- mediators
@@ -175,6 +265,22 @@ class Mediators:
     cost_yuan: dict[str, float] = rng_field(
         {"xiaoma": 90_000.0, "full_time": 110_000.0, "part_time": 24_000.0}, 0.0, 1e9
     )
+    # Time is the resource: paid hours a week, the share left for casework, screening and
+    # mentoring after other duties, and the days a week full-time staff work.
+    paid_hours_per_week: dict[str, float] = rng_field(
+        {"xiaoma": 168.0, "full_time": 168.0, "part_time": 168.0, "senior": 168.0}, 0.0, 168.0)
+    casework_share: dict[str, float] = rng_field(
+        {"xiaoma": 1.0, "full_time": 1.0, "part_time": 1.0, "senior": 1.0}, 0.0, 1.0)
+    full_time_days_per_week: int = rng_field(7, 1, 7)
+    travel_speed_kmh: float = rng_field(1e9, 0.1, 1e9)
+    part_time_skill_offset: float = rng_field(0.0, -1.0, 1.0)
+    turnover_per_year: dict[str, float] = rng_field(
+        {"xiaoma": 0.0, "full_time": 0.0, "part_time": 0.0}, 0.0, 10.0)
+    cases_per_year_init: dict[str, float] = rng_field(
+        {"xiaoma": 0.0, "full_time": 0.0, "part_time": 0.0}, 0.0, 1e4)
+    mentoring_hours_per_case: float = rng_field(0.0, 0.0, 100.0)
+    mentoring_max_wait_days: float = rng_field(7.0, 0.0, 365.0)
+    rush_days: float = rng_field(1e9, 0.01, 1e9)   # backlog at which prep and follow-up halve
 
 
 # --------------------------------------------------------------------------- incidents
@@ -326,6 +432,7 @@ class Policy:
     unified_platform: bool | None = None
     mentoring: bool | None = None
     overflow: str | None = None
+    screening_factor: float = rng_field(1.0, 0.0, 100.0)
 
 
 @dataclass
@@ -600,6 +707,7 @@ def apply_policy(run: RunConfig) -> None:
         s.dispatch.unified_platform = p.unified_platform
     if p.mentoring is not None:
         m.mentoring = p.mentoring
+    s.disputes.screening.hours_per_week *= p.screening_factor
 
 
 def to_dict(cfg: RunConfig) -> dict:
