@@ -22,8 +22,9 @@ ROW = {
     "flare": 11, "on_spot": 12, "call_service": 13, "redirect": 14, "recur": 15,
     "recur_days": 16, "refer": 17, "repeat": 18, "intake_level": 19,
 }
-PARTY_DRAWS = 20          # uniforms 20..23: the other parties (more come from a derived stream)
-SESSION_DRAWS = 24        # per session k: 24 + 3k (gap), +1 (length), +2 (settle draw)
+PARTY_DRAWS = 20          # uniforms 20..27: the other parties (more: from a keyed stream)
+N_PARTY_DRAWS = 8
+SESSION_DRAWS = 28        # per session k: 28 + 3k (gap), +1 (length), +2 (settle draw)
 MAX_SESSIONS_DRAWN = 12
 SPARE_DRAWS = SESSION_DRAWS + 3 * MAX_SESSIONS_DRAWN   # later calls and flare-ups, in order
 N_SPARE = 20

@@ -106,8 +106,6 @@ class Residents:
         # satisfaction is the outcome (the population's mean would only dilute it and creep
         # as more people are touched).
         self.contacted = np.zeros(self.n, dtype=bool)
-        self._contacted_n = 0
-        self._contacted_sum = 0.0
 
     def __len__(self) -> int:
         return self.n
@@ -129,15 +127,7 @@ class Residents:
         new = min(1.0, max(0.0, old + delta))
         sat[rid] = new
         self._satisfaction_sum += new - old
-        self._touch(rid, old, new)
-
-    def _touch(self, rid: int, old: float, new: float) -> None:
-        if self.contacted.item(rid):
-            self._contacted_sum += new - old
-        else:
-            self.contacted[rid] = True
-            self._contacted_n += 1
-            self._contacted_sum += new
+        self.contacted[rid] = True
 
     def pick_in_community(self, community: int, u: float) -> int:
         """The resident of `community` at uniform draw `u` (everyone equally likely)."""
@@ -196,7 +186,7 @@ class Residents:
         new = old + rate * (experience - old)
         self.satisfaction[rid] = new
         self._satisfaction_sum += new - old
-        self._touch(rid, old, new)
+        self.contacted[rid] = True
 
     @property
     def mean_satisfaction(self) -> float:
@@ -205,4 +195,5 @@ class Residents:
     @property
     def contacted_satisfaction(self) -> float:
         """Mean satisfaction of the residents who had a dispute or a call handled so far."""
-        return self._contacted_sum / self._contacted_n if self._contacted_n else float("nan")
+        touched = self.satisfaction[self.contacted]
+        return float(touched.mean()) if len(touched) else float("nan")

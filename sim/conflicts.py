@@ -19,17 +19,18 @@ so paired policies see the same conflicts with the same luck.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
-from agents.dispute import PARTY_DRAWS, ROW, ROW_WIDTH, Conflict, Dispute
+from agents.dispute import N_PARTY_DRAWS, PARTY_DRAWS, ROW, ROW_WIDTH, Conflict, Dispute
 from agents.mediator import DAY
-from agents.resident import POLICE, SELF, STATION
+from agents.resident import COURT, POLICE, SELF, STATION
 
 INF = math.inf
 # Conflicts that arose before the run are simulated from this many mean latent periods back,
 # so the run starts with the latent pipeline full (no warm-up trend in what surfaces).
-WARMUP_LATENT_PERIODS = 10.0
+WARMUP_LATENT_PERIODS = 6.0
 MAX_FLARES = 3
 
 
@@ -64,6 +65,7 @@ class Conflicts:
         self._street_of = district.community_street
         self._timeline_n = 0
         self._residents = residents
+        self._direct = False
 
     # ------------------------------------------------------------------ drawing
 
@@ -93,10 +95,10 @@ class Conflicts:
             m = self.category_cfg[ci].parties_extra_mean
             q = m / (1.0 + m)
             others = 1 + (int(math.log1p(-row[ROW["parties"]]) / math.log(q)) if q > 0 else 0)
-        us = row[PARTY_DRAWS:PARTY_DRAWS + min(others, 4)]
-        if others > 4:
+        us = row[PARTY_DRAWS:PARTY_DRAWS + min(others, N_PARTY_DRAWS)]
+        if others > N_PARTY_DRAWS:
             rng = self.model.streams.derived("disputes", *key, 2)
-            us = us + rng.random(others - 4).tolist()
+            us = us + rng.random(others - N_PARTY_DRAWS).tolist()
         pick = self._residents.pick_in_community
         return (raiser, *(pick(community, u) for u in us))
 
@@ -107,7 +109,7 @@ class Conflicts:
         of vectorised draws; each is scheduled at the moment it surfaces."""
         d, env = self.dcfg, self.env
         residents = self.model.residents
-        direct = d.arrival_rate_per_hour is not None
+        direct = self._direct = d.arrival_rate_per_hour is not None
         if direct:
             rate_per_min = d.arrival_rate_per_hour / 60.0
         else:
@@ -138,41 +140,57 @@ class Conflicts:
             surface = arrive + wait
             first = self.n_arisen
             self.n_arisen += size
-            todo = np.flatnonzero(surface >= env.now)
+            # The raiser decides what to do about it when it arises (by trust at that time)
+            # and acts when it surfaces; a conflict the parties settle quietly needs nothing
+            # more simulated.
+            if direct:
+                channel = np.full(size, STATION, dtype=np.int8)
+            else:
+                channel = residents.choose_channel(raisers, rows[:, ROW["channel"]], severity,
+                                                   rows[:, ROW["amount"]], self.channels)
+            channel[found] = STATION
+            after = surface >= env.now
+            # Settled quietly by the parties, or taken to court (which tells the parties
+            # nothing about mediation or the police): nothing more to simulate.
+            quiet = after & (channel == SELF) & (rows[:, ROW["self_resolve"]]
+                                                 < self.channels.self_resolve_prob)
+            court = after & (channel == COURT)
+            n_quiet, n_court = int(quiet.sum()), int(court.sum())
+            self.counts["surfaced"] += n_quiet + n_court
+            self.counts["self"] += n_quiet
+            self.counts["self_resolved"] += n_quiet
+            self.counts["court"] += n_court
+            todo = np.flatnonzero(after & ~quiet & ~court)
             if len(todo):
                 now = env.now
-                for i, at, r, c, sv, f in zip(
+                surface_cb = self._surface_event
+                for i, at, r, c, sv, f, ch in zip(
                         todo.tolist(), surface[todo].tolist(), raisers[todo].tolist(),
                         communities[todo].tolist(), severity[todo].tolist(),
-                        found[todo].tolist(), strict=True):
-                    env.timeout(at - now).callbacks.append(
-                        lambda _e, row=rows[i], k=first + i, r=r, c=c, sv=sv, f=f:
-                        self.surface((0, k), row.tolist(), r, c, sv, f, direct))
+                        found[todo].tolist(), channel[todo].tolist(), strict=True):
+                    env.timeout(at - now).callbacks.append(partial(
+                        surface_cb, (first + i, rows, i, r, c, sv, f, ch)))
             if t > env.now:
                 yield env.timeout(t - env.now)
 
-    def surface(self, key: tuple, row: list, raiser: int, community: int, severity: float,
-                found: bool, direct: bool = False) -> None:
-        """A latent conflict comes to light: found by screening, or one of the parties acts."""
+    def _surface_event(self, args: tuple, _event) -> None:
+        k, rows, i, raiser, community, severity, found, channel = args
         self.counts["surfaced"] += 1
-        channel = STATION
         if found:
             self.counts["screened"] += 1
-        elif not direct:
-            channel = self._residents.choose_channel_one(
-                raiser, row[ROW["channel"]], severity, row[ROW["amount"]], self.channels)
-            if channel == SELF and row[ROW["self_resolve"]] < self.channels.self_resolve_prob:
-                # Settled quietly by the parties: nothing more to simulate.
-                self.counts["self"] += 1
-                self.counts["self_resolved"] += 1
-                return
+        self.surface((0, k), rows[i].tolist(), raiser, community, severity, found, channel)
+
+    def surface(self, key: tuple, row: list, raiser: int, community: int, severity: float,
+                found: bool, channel: int) -> None:
+        """A latent conflict comes to light (found by screening, or one of the parties acts)
+        and is taken to `channel`."""
         ci = int(row[ROW["category"]])
         conflict = Conflict(key, row, ci, self.categories[ci], raiser, (), community,
                             int(self._street_of[community]), severity, row[ROW["amount"]])
         conflict.t_surfaced = self.env.now
         conflict.t_violent = self.env.now + self.mediation.time_to_violence(
             severity, _exp1(row[ROW["violence"]]))
-        if direct:
+        if self._direct:
             conflict.parties = self._parties(row, ci, raiser, community, key, others=1)
             self.to_station(conflict, "resident")
         elif found:
@@ -201,7 +219,7 @@ class Conflicts:
             self.mediation.police.call(conflict)
         else:
             self.counts["court"] += 1
-            self.end(conflict, "court")
+            conflict.is_open = False      # to litigation: nothing the stations or police see
 
     def to_station(self, conflict: Conflict, source: str) -> Dispute:
         self.counts["station"] += 1

@@ -85,6 +85,14 @@ class Mediation:
         self.open_by_level = dict.fromkeys(LEVELS, 0)
         self.community_route = np.arange(model.district.n_communities)
         self.screening_hours = np.zeros(model.district.n_communities)
+        # Per-level session parameters, looked up once (the per-session path is hot).
+        self.level_cfg = {lv: {
+            "first_gap": getattr(dcfg.first_session_days, lv) * DAY,
+            "gap": getattr(dcfg.session_gap_days, lv) * DAY,
+            "max_sessions": int(getattr(dcfg.max_sessions, lv)),
+            "meeting": getattr(dcfg.session_hours, lv),
+            "around": getattr(dcfg.prep_hours, lv) + getattr(dcfg.followup_hours, lv),
+            "logit": getattr(dcfg.settle_logit, lv)} for lv in LEVELS}
         self._centres()
         self._build_pools()
         self.set_handoff()
@@ -380,10 +388,10 @@ class Mediation:
         """Up to max_sessions sessions with one mediator (a colleague takes over if the
         mediator leaves for good); True if settled, False if not, None if it turned violent."""
         d, env = self.dcfg, self.env
-        first_gap = getattr(d.first_session_days, level) * DAY
-        later_gap = getattr(d.session_gap_days, level) * DAY
+        lc = self.level_cfg[level]
+        first_gap, later_gap = lc["first_gap"], lc["gap"]
         mediator: Mediator | None = None
-        for k in range(int(getattr(d.max_sessions, level))):
+        for k in range(lc["max_sessions"]):
             u_gap, u_len, u_settle = self._session_draws(dispute)
             gap = (first_gap if k == 0 else later_gap) * _exp1(u_gap)
             if (yield from self._wait(dispute, gap)):
@@ -408,8 +416,11 @@ class Mediation:
                 mediator.unbook(end, hours * 60.0)
                 mediator.close_case(env.now, 0.0)
                 return None
+            if d.single_session:
+                mediator.close_case(env.now, self._growth(dispute))
+                return True
             p = self.settle_chance(dispute, mediator, level, settle_hours)
-            if d.single_session or u_settle < p:
+            if u_settle < p:
                 dispute.settle_chance = p
                 mediator.close_case(env.now, self._growth(dispute))
                 return True
@@ -444,11 +455,11 @@ class Mediation:
         """Hours one session takes (preparation, meeting, follow-up, travel to the parties) and
         the part of them that works on the dispute.  A mediator with a backlog cuts
         preparation and follow-up short."""
-        d = self.dcfg
-        meeting = (getattr(d.session_hours, level) * (1.0 + d.session_hours_severity
-                                                       * dispute.severity) * _exp1(u_len))
+        lc = self.level_cfg[level]
+        meeting = lc["meeting"] * (1.0 + self.dcfg.session_hours_severity
+                                   * dispute.severity) * _exp1(u_len)
         rush = 1.0 / (1.0 + backlog_days / self.mcfg.rush_days)
-        work = (getattr(d.prep_hours, level) + getattr(d.followup_hours, level)) * rush + meeting
+        work = lc["around"] * rush + meeting
         return work + self._travel_hours(dispute, level), work
 
     def _travel_hours(self, dispute: Dispute, level: str) -> float:
@@ -472,12 +483,10 @@ class Mediation:
         """Chance that a session settles the dispute: more with the hours put in, the
         mediator's skill and a senior's mentoring; less with severity, money at stake, the
         number of parties and the time since the dispute was raised."""
-        d = self.dcfg
-        ref = (getattr(d.prep_hours, level) + getattr(d.followup_hours, level)
-               + getattr(d.session_hours, level) * (1.0 + d.session_hours_severity
-                                                     * dispute.severity))
+        d, lc = self.dcfg, self.level_cfg[level]
+        ref = lc["around"] + lc["meeting"] * (1.0 + d.session_hours_severity * dispute.severity)
         delay_days = (self.env.now - dispute.t_raised) / DAY
-        logit = (getattr(d.settle_logit, level) + d.settle_skill_weight * mediator.skill
+        logit = (lc["logit"] + d.settle_skill_weight * mediator.skill
                  - d.settle_severity_weight * dispute.severity
                  - d.settle_amount_weight * math.log1p(dispute.amount_yuan / 1e5)
                  - d.settle_parties_weight * max(len(dispute.parties) - 2, 0)
