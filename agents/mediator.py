@@ -118,6 +118,17 @@ class Mediator(mesa.Agent):
                 max(self.time_at(w), t)
         return max(self.time_at(self._free_work), t)
 
+    def finish_at(self, t: float, minutes: float) -> float:
+        """When `minutes` of work asked for at `t` would be done (inf: never)."""
+        if minutes <= 0:
+            return self.earliest_start(t)
+        if t < self.absent_until:
+            t = self.absent_until
+            if t == INF:
+                return INF
+        w = max(self._w0 + self._rate * self._working_minutes(t), self._free_work)
+        return max(self.time_at(w + minutes, end=True), t)
+
     def backlog_days(self, t: float) -> float:
         """Days from `t` until this mediator could start new work."""
         return (self.earliest_start(t) - t) / DAY

@@ -106,6 +106,7 @@ class Residents:
         # satisfaction is the outcome (the population's mean would only dilute it and creep
         # as more people are touched).
         self.contacted = np.zeros(self.n, dtype=bool)
+        self.party = np.zeros(self.n, dtype=bool)     # had a dispute of theirs handled
 
     def __len__(self) -> int:
         return self.n
@@ -168,17 +169,22 @@ class Residents:
         """The parties `rids` had a dispute handled with `experience` (0 awful .. 1 excellent):
         their trust in mediation (or the police) and their satisfaction move part of the way
         towards it, so both stay in [0, 1] and settle where service puts them."""
-        trust = self.trust_police if police else self.trust_mediation
         a, b = self.trust_rate, self.satisfaction_rate
+        if a == 0.0 and b == 0.0:
+            return            # residents who learn nothing (validation scenarios)
+        trust = self.trust_police if police else self.trust_mediation
         if len(rids) > 16:     # a crowd (a wage dispute with forty workers): one array step
             ids = np.asarray(rids, dtype=np.int64)
             trust[ids] += a * (experience - trust[ids])
+            self.party[ids] = True
             for rid in ids.tolist():
                 self._satisfy_towards(rid, experience, b)
             return
+        party = self.party
         for rid in rids:       # two or three parties: plain floats are faster than arrays
             t = trust.item(rid)
             trust[rid] = t + a * (experience - t)
+            party[rid] = True
             self._satisfy_towards(rid, experience, b)
 
     def _satisfy_towards(self, rid: int, experience: float, rate: float) -> None:
@@ -191,6 +197,12 @@ class Residents:
     @property
     def mean_satisfaction(self) -> float:
         return self._satisfaction_sum / self.n if self.n else float("nan")
+
+    @property
+    def party_satisfaction(self) -> float:
+        """Mean satisfaction of the residents who were parties to a dispute handled so far."""
+        touched = self.satisfaction[self.party]
+        return float(touched.mean()) if len(touched) else float("nan")
 
     @property
     def contacted_satisfaction(self) -> float:

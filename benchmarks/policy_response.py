@@ -41,7 +41,8 @@ METRICS = {
     "utilisation_mediator_senior": ("  of which senior (Lao Ma)", "{:+.3f}"),
     "mean_severity_at_intake": ("mean severity at intake", "{:+.4f}"),
     "dispute_calls_share": ("dispute-related share of calls", "{:+.4f}"),
-    "mean_satisfaction": ("mean satisfaction (residents touched)", "{:+.4f}"),
+    "party_satisfaction": ("satisfaction of dispute parties", "{:+.4f}"),
+    "mean_satisfaction": ("satisfaction of all residents touched", "{:+.4f}"),
 }
 
 

@@ -44,6 +44,7 @@ _META: dict[str, tuple[int, str]] = {
     "dispute_calls_share": (-1, "Dispute-related share of calls"),
     "mean_severity_at_intake": (-1, "Mean severity at intake"),
     "cases_per_mediator_per_year": (0, "Cases per mediator a year"),
+    "party_satisfaction": (1, "Satisfaction of dispute parties"),
     "mean_satisfaction": (1, "Mean satisfaction"),
     "mean_wait_first_session_days": (-1, "Wait for first mediation session (days)"),
     "disputes_raised": (0, "Disputes raised"),

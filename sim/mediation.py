@@ -55,13 +55,14 @@ class MediationPool:
         """Full-time staff first, then part-timers, each in staffing order (ties keep it)."""
         self.mediators.sort(key=lambda m: _KIND_RANK[m.kind])
 
-    def soonest(self, t: float) -> tuple[Mediator | None, float]:
-        """The mediator who can start new work soonest after `t`, and when (inf: no one)."""
+    def soonest(self, t: float, minutes: float = 0.0) -> tuple[Mediator | None, float]:
+        """The mediator who can have `minutes` of work asked for at `t` done soonest (with no
+        minutes: start soonest), and when (inf: no one).  Ties keep the pool's order."""
         best, best_t = None, INF
         for m in self.mediators:
-            start = m.earliest_start(t)
-            if start < best_t:
-                best, best_t = m, start
+            end = m.finish_at(t, minutes)
+            if end < best_t:
+                best, best_t = m, end
         return best, best_t
 
     def backlog_days(self, t: float) -> float:
@@ -91,7 +92,8 @@ class Mediation:
             "gap": getattr(dcfg.session_gap_days, lv) * DAY,
             "max_sessions": int(getattr(dcfg.max_sessions, lv)),
             "meeting": getattr(dcfg.session_hours, lv),
-            "around": getattr(dcfg.prep_hours, lv) + getattr(dcfg.followup_hours, lv),
+            "prep": getattr(dcfg.prep_hours, lv),
+            "followup": getattr(dcfg.followup_hours, lv),
             "logit": getattr(dcfg.settle_logit, lv)} for lv in LEVELS}
         self._centres()
         self._build_pools()
@@ -161,7 +163,9 @@ class Mediation:
             rate = m.turnover_per_year.get(kind, 0.0)
             years = rng.exponential(1.0 / rate) if rate > 0 else 0.0
             cases = years * m.cases_per_year_init.get(kind, 0.0)
-            skill = 1.0 - (1.0 - novice) * (1.0 - growth) ** cases
+            g = growth + (m.mentoring_growth_bonus if level == "community" and m.mentoring
+                          else 0.0)
+            skill = 1.0 - (1.0 - novice) * (1.0 - g) ** cases
             days = None
             if full and m.full_time_days_per_week < 7:
                 days = tuple(range(m.full_time_days_per_week))
@@ -401,25 +405,32 @@ class Mediation:
             if mediator is None or math.isinf(mediator.earliest_start(env.now)):
                 if mediator is not None:
                     mediator.close_case(env.now, 0.0)
-                mediator, start = pool.soonest(env.now)
+                # Whoever can have the meeting done soonest (a part-timer whose hours are
+                # thin may start sooner and still finish later).
+                expect = self._session_hours(dispute, level, u_len, 0.0)[0]
+                mediator, _ = pool.soonest(env.now, expect * 60.0)
                 if mediator is None:
                     return False   # no one at this level can meet: the case goes up
                 self._assign(dispute, mediator, level)
-            backlog = mediator.backlog_days(env.now)
-            hours, settle_hours = self._session_hours(dispute, mediator, level, u_len, backlog)
-            start, end = mediator.book(env.now, hours * 60.0)
-            dispute.hours += hours
+            meeting, followup, put_in = self._session_hours(dispute, level, u_len,
+                                                            mediator.backlog_days(env.now))
+            start, end = mediator.book(env.now, meeting * 60.0)
+            # The follow-up visit (回访) takes the mediator's hours after the meeting; the case
+            # does not wait for it.
+            _, followup_end = mediator.book(end, followup * 60.0)
+            dispute.hours += meeting + followup
             if dispute.sessions == 0:
                 dispute.t_first_session = start
             dispute.sessions += 1
             if (yield from self._wait(dispute, end - env.now)):
-                mediator.unbook(end, hours * 60.0)
+                mediator.unbook(followup_end, followup * 60.0)
+                mediator.unbook(end, meeting * 60.0)
                 mediator.close_case(env.now, 0.0)
                 return None
             if d.single_session:
                 mediator.close_case(env.now, self._growth(dispute))
                 return True
-            p = self.settle_chance(dispute, mediator, level, settle_hours)
+            p = self.settle_chance(dispute, mediator, level, put_in)
             if u_settle < p:
                 dispute.settle_chance = p
                 mediator.close_case(env.now, self._growth(dispute))
@@ -450,17 +461,18 @@ class Mediation:
             mentor.book(self.env.now, self.mcfg.mentoring_hours_per_case * 60.0)
             dispute.mentored = True
 
-    def _session_hours(self, dispute: Dispute, mediator: Mediator, level: str, u_len: float,
-                       backlog_days: float) -> tuple[float, float]:
-        """Hours one session takes (preparation, meeting, follow-up, travel to the parties) and
-        the part of them that works on the dispute.  A mediator with a backlog cuts
-        preparation and follow-up short."""
+    def _session_hours(self, dispute: Dispute, level: str, u_len: float,
+                       backlog_days: float) -> tuple[float, float, float]:
+        """Hours of one session: up to the meeting's end (travel to the parties, preparation,
+        the meeting), the follow-up after it, and the hours put into the dispute.  A mediator
+        with a backlog cuts preparation and follow-up short."""
         lc = self.level_cfg[level]
         meeting = lc["meeting"] * (1.0 + self.dcfg.session_hours_severity
                                    * dispute.severity) * _exp1(u_len)
         rush = 1.0 / (1.0 + backlog_days / self.mcfg.rush_days)
-        work = lc["around"] * rush + meeting
-        return work + self._travel_hours(dispute, level), work
+        prep, followup = lc["prep"] * rush, lc["followup"] * rush
+        return (self._travel_hours(dispute, level) + prep + meeting, followup,
+                prep + meeting + followup)
 
     def _travel_hours(self, dispute: Dispute, level: str) -> float:
         """A round trip from the station to the raiser's home (home visits, 入户调解)."""
@@ -484,7 +496,8 @@ class Mediation:
         mediator's skill and a senior's mentoring; less with severity, money at stake, the
         number of parties and the time since the dispute was raised."""
         d, lc = self.dcfg, self.level_cfg[level]
-        ref = lc["around"] + lc["meeting"] * (1.0 + d.session_hours_severity * dispute.severity)
+        ref = (lc["prep"] + lc["followup"]
+               + lc["meeting"] * (1.0 + d.session_hours_severity * dispute.severity))
         delay_days = (self.env.now - dispute.t_raised) / DAY
         logit = (lc["logit"] + d.settle_skill_weight * mediator.skill
                  - d.settle_severity_weight * dispute.severity

@@ -149,6 +149,7 @@ def link_metrics(model, incidents: pd.DataFrame, disputes: pd.DataFrame,
                                         if med.mediators and years else math.nan),
         "mean_severity_at_intake": float(np.mean(sev)) if sev else math.nan,
         "mean_satisfaction": model.residents.contacted_satisfaction,
+        "party_satisfaction": model.residents.party_satisfaction,
     }
 
 
