@@ -2,10 +2,13 @@
 
 A conflict arises between two or more residents of a community and is latent at first, its
 severity growing, until one of the parties acts or screening visits (排查) find it.  Found by
-screening, it goes to the station at once.  Surfaced by the parties, the raiser chooses
+screening, it goes to the station at once.  Otherwise the raiser chooses
 (``Residents.choose_channel``, by trust, severity and money at stake) between handling it
-themselves, the mediation station, the police (sim/police_mediation.py) and a court.  Handled
-by the parties, it settles quietly or flares up later, more severe, and they choose again.
+themselves, the mediation station, the police (sim/police_mediation.py) and a court; the
+choice is made with the trust the raiser has when the conflict arises, and carried out when it
+surfaces.  Handled by the parties, it settles quietly or flares up later, more severe, and they
+choose again (with their trust then).  Conflicts settled quietly or taken to court touch
+neither the stations nor the police, so they are only counted.
 A settled conflict can break out again between the same parties, less often when it was
 settled well.  Every way it ends moves the parties' trust and satisfaction
 (``Residents.update_trust``).
