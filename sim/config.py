@@ -1,666 +1,917 @@
-"""Typed configuration of one simulation run, and its validation.
+"""The parameter schema: the one place every number of a run is defined.
 
-The YAML under ``conf/`` is the source of every number; these dataclasses give the same tree a
-type, a default and an allowed range.  ``parse_config`` turns a plain dict (or a Hydra
-DictConfig) into a ``RunConfig`` and raises ``ConfigError`` naming the first offending field,
-before any work starts.
+Each field gives its type, default, unit, allowed range and provenance (``report``, a citation,
+or ``assumed`` with a plausible range; see ``sim/provenance.py``).  The defaults *are* the
+Jiangbei district: ``conf/scenario/jiangbei.yaml`` only names the scenario, and other scenarios
+and policies hold just the values that differ.  Hydra sees these defaults as the config nodes
+``scenario/schema``, ``policy/schema`` and ``run_schema`` (registered at import, below), so every
+field can be overridden on the command line without ``+``.
+
+``parse_config`` turns a plain dict or a Hydra DictConfig into a validated ``RunConfig`` and
+raises ``ConfigError`` with one line naming the first offending field and its allowed range.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
-import typing
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from sim.events import EVENT_FIELDS, EVENT_KINDS, MEDIATOR_KINDS, Event
+from sim.provenance import (
+    AREA,
+    ASSUMED,
+    CENSUS,
+    CFS,
+    EVENT,
+    LABEL,
+    LEVER,
+    MOJ,
+    QUICK_RESPONSE,
+    REPORT,
+    RUN,
+    SWITCH,
+    VALIDATION,
+    param,
+)
 
 INF = math.inf
-
-
-def _register_resolvers() -> None:
-    from omegaconf import OmegaConf
-
-    # `${len:${scenario.arrival_rates}}`: the hypercube scenario sizes its grids from its rates.
-    OmegaConf.register_new_resolver("len", lambda xs: len(xs), replace=True)
-
-
-_register_resolvers()
+LEVELS = ("community", "street", "district")
+DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest", "own_then_lowest_index")
+OVERFLOW_MODES = ("queue", "backup")
+SERVICE_DISTRIBUTIONS = ("lognormal", "exponential")
+FULL_TIME_SPLIT = "the report gives 85 full-time committee mediators in all; the split is ours"
+PART_TIME_SPLIT = "the report gives 717 part-time committee mediators in all; the split is ours"
+PATTERN = "a pattern, held fixed by the sensitivity analysis"
+LAW = "People's Mediation Law: a mediation should generally conclude within one month"
+CALIBRATED = "calibrated (python -m benchmarks.calibration): "
+SURVEY = ("Liang Ping, 'Institutional design of diversified dispute resolution: an empirical "
+          "study of public preferences' (多元化纠纷解决机制的制度构建), urban residents' first "
+          "choice: residents' committee 4.8 %, litigation 5.3 % + street office 1.8 % + "
+          "petition 1.0 %, police about twice the committee, negotiation or a middleman over "
+          "60 % (+ the rest)")
+CHARKOUDIAN = ("Charkoudian 2005 (Baltimore): 0.431 police calls a week to a conflict's homes "
+               "before mediation, 0.10 after")
+HOUR_KINDS = ("xiaoma", "full_time", "part_time", "senior")
+Rate = Annotated[float, Field(ge=0.0, le=1e6)]
+Weight = Annotated[float, Field(ge=0.0, le=1e3)]
+Factor = Annotated[float, Field(ge=0.0, le=100.0)]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of its allowed range."""
 
 
-def rng_field(default: Any, lo: float | None = None, hi: float | None = None, **kw) -> Any:
-    """A dataclass field with an allowed closed range [lo, hi] checked by ``parse_config``."""
-    metadata = {"range": (lo, hi)}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=metadata, **kw)
-    return field(default=default, metadata=metadata, **kw)
+class Invalid(ValueError):
+    """Raised inside a validator: `field` (relative to the model) and what is wrong with it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
-def prob(default: float) -> Any:
-    """A probability field: allowed range [0, 1]."""
-    return rng_field(default, 0.0, 1.0)
+class Schema(BaseModel):
+    """Strict: no extra keys, no silent coercion (bool for int, "1e3" for a number), no NaN/inf."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False,
+                              validate_assignment=False)
+
+
+def per_level(name: str, *, unit: str, ge: float, le: float, defaults: tuple, source: str,
+              plausible: tuple | None = None, integer: bool = False,
+              note: str = "") -> type[Schema]:
+    """A model with one field per mediation level (community, street, district)."""
+    tp = int if integer else float
+    fields = {}
+    for i, lvl in enumerate(LEVELS):
+        rng = plausible[i] if plausible is not None else None
+        fields[lvl] = (tp, param(defaults[i], unit=unit, ge=ge, le=le, source=source,
+                                 plausible=rng, note=note))
+    return create_model(name, __base__=Schema, **fields)
 
 
 # --------------------------------------------------------------------------- geography
 
 
-@dataclass
-class Geography:
-    area_km2: float = rng_field(220.8, 0.01, 1e5)
-    cell_km: float = rng_field(0.25, 0.01, 10.0)
-    streets: int = rng_field(12, 1, 10_000)
-    communities: int = rng_field(126, 1, 100_000)
-    population: int = rng_field(925_000, 1, 50_000_000)
-    community_pop_sigma: float = rng_field(0.45, 0.0, 5.0)
-    hotspots: dict[str, int] = rng_field(
+class Geography(Schema):
+    area_km2: float = param(220.8, unit="km²", ge=0.01, le=1e5, source=AREA)
+    cell_km: float = param(0.25, unit="km", ge=0.01, le=10.0, source=ASSUMED,
+                           plausible=(0.1, 0.5))
+    streets: int = param(12, unit="streets/towns", ge=1, le=10_000, source=REPORT)
+    communities: int = param(126, unit="communities/villages", ge=1, le=100_000, source=REPORT)
+    population: int = param(925_800, unit="residents", ge=1, le=50_000_000, source=CENSUS)
+    community_pop_sigma: float = param(0.45, unit="log-sd of community sizes", ge=0.0, le=5.0,
+                                       source=ASSUMED, plausible=(0.2, 0.8))
+    hotspots: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = param(
         {"complex_public_order": 10, "hospital": 8, "school": 20, "transit": 12, "scenic": 6},
-        0,
-        10_000,
-    )
-    hotspot_radius_km: float = rng_field(0.3, 0.0, 10.0)
+        unit="venues", source=ASSUMED, relative=(0.5, 2.0),
+        note="the report names the kinds ('safe cell' venue programmes); counts are ours")
+    hotspot_radius_km: float = param(0.3, unit="km", ge=0.0, le=10.0, source=ASSUMED,
+                                     plausible=(0.1, 0.6))
 
     def n_cells(self) -> int:
         side = math.sqrt(self.area_km2)
         n = max(1, math.ceil(side / self.cell_km))
         return n * n
 
+    @model_validator(mode="after")
+    def _sizes(self):
+        n_cells = self.n_cells()
+        if n_cells > 4_000_000:
+            raise Invalid("cell_km", f"gives {n_cells:,} cells over {self.area_km2:g} km²; "
+                          f"must give at most 4,000,000 (use a coarser cell)")
+        if self.streets > n_cells:
+            raise Invalid("streets", f"must be an integer in [1, {n_cells}] (the district has "
+                          f"{n_cells} cells of {self.cell_km:g} km), got {self.streets}")
+        if not self.streets <= self.communities <= n_cells:
+            raise Invalid("communities", f"must be an integer in [{self.streets}, {n_cells}] "
+                          f"(at least one per street), got {self.communities}")
+        if self.population < self.communities:
+            raise Invalid("population", f"must be at least the number of communities "
+                          f"({self.communities}), got {self.population}")
+        return self
 
-@dataclass
-class Grids:
-    count: int = rng_field(33, 1, 100_000)
-    lloyd_iterations: int = rng_field(6, 0, 100)
+
+DISTRICT_FOLDER = ("setting: the district's map, a folder of files (conf/districts/README.md); "
+                   "the default is the stylised Jiangbei, every source in its README.md")
+TOMTOM = ("TomTom Traffic Index 2020, Chongqing: travel times +42 % on average, +87 % at the "
+          "morning and +86 % at the evening peak (statista.com chart 16998); hourly shape ours")
+Speed = Annotated[float, Field(ge=1.0, le=200.0)]
+Congestion = Annotated[float, Field(ge=1.0, le=10.0)]
+
+
+class DistrictFolder(Schema):
+    """Where the map comes from: a district folder (communities.geojson, optional roads.osm or
+    roads.graphml, hotspots.geojson, grids.geojson), absolute or relative to the project root.
+    None draws a synthetic square from `geography`, the same square for every seed."""
+
+    path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
+                             min_length=1, max_length=1000)
+
+
+class Roads(Schema):
+    """Travel on the road network: quickest paths at free-flow speeds by road class, slowed by
+    the hour's congestion (driving units), or shortest walks (units on foot)."""
+
+    speed_kmh: dict[str, Speed] = param(
+        {"motorway": 80.0, "motorway_link": 40.0, "trunk": 60.0, "trunk_link": 35.0,
+         "primary": 50.0, "primary_link": 30.0, "secondary": 40.0, "secondary_link": 30.0,
+         "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
+         "living_street": 10.0, "service": 15.0},
+        unit="km/h free flow, by OSM highway class", source=ASSUMED, relative=(0.75, 1.25),
+        note="a class not listed carries no vehicles; Amap's 2020 Q3 report gives Chongqing's "
+             "peak-hour average 23.3 km/h, i.e. about 40-45 km/h free flow on main roads at "
+             "its peak delay")
+    congestion_by_hour: list[Congestion] = param(
+        [1.05, 1.03, 1.02, 1.02, 1.03, 1.08, 1.25, 1.65, 1.87, 1.70, 1.50, 1.50,
+         1.45, 1.40, 1.45, 1.50, 1.55, 1.80, 1.86, 1.62, 1.42, 1.30, 1.20, 1.10],
+        unit="driving time / free-flow time, by hour 0-23", source=TOMTOM,
+        relative=(0.85, 1.15), note="mean 1.39 over the day")
+    grid_spacing_km: float = param(0.4, unit="km", ge=0.05, le=10.0, source=ASSUMED,
+                                   plausible=(0.2, 1.0),
+                                   note="the street grid drawn where a folder has no road file")
+    grid_road_class: str = param("tertiary", source=ASSUMED,
+                                 note="the class (hence speed) of that generated street grid")
+    max_nodes: int = param(6000, unit="road nodes", ge=2, le=20_000,
+                           source="setting: memory bound of the node-to-node tables "
+                                  "(12 bytes per pair of nodes)")
+
+    @model_validator(mode="after")
+    def _classes(self):
+        if len(self.congestion_by_hour) != 24:
+            raise Invalid("congestion_by_hour", f"must be 24 numbers in [1, 10] (one per "
+                          f"hour), got {len(self.congestion_by_hour)}")
+        if self.grid_road_class not in self.speed_kmh:
+            raise Invalid("grid_road_class", f"must be one of the classes in speed_kmh "
+                          f"({', '.join(self.speed_kmh)}), got {self.grid_road_class!r}")
+        return self
+
+
+class Grids(Schema):
+    count: int = param(33, unit="patrol grids", ge=1, le=100_000, source=REPORT)
+    lloyd_iterations: int = param(6, unit="iterations", ge=0, le=100, source=ASSUMED,
+                                  plausible=(0, 20))
 
 
 # --------------------------------------------------------------------------- residents
 
 
-@dataclass
-class Residents:
-    propensity_sigma: float = rng_field(0.8, 0.0, 5.0)
-    satisfaction_init: float = prob(0.75)
-    satisfaction_settled: float = rng_field(0.05, -1.0, 1.0)
-    satisfaction_court: float = rng_field(-0.10, -1.0, 1.0)
-    satisfaction_violent: float = rng_field(-0.30, -1.0, 1.0)
-    satisfaction_fast_response: float = rng_field(0.02, -1.0, 1.0)
-    satisfaction_slow_response: float = rng_field(-0.05, -1.0, 1.0)
-    satisfaction_overflow: float = rng_field(-0.05, -1.0, 1.0)
-    fast_response_min: float = rng_field(10.0, 0.0, 1e4)
-    # Trust in mediation and in the police, and how far one handled dispute moves trust and
-    # satisfaction towards how it went (an exponential moving average, so both stay in [0, 1]).
-    trust_mediation_init: float = prob(0.6)
-    trust_police_init: float = prob(0.6)
-    trust_learning_rate: float = prob(0.3)
-    satisfaction_learning_rate: float = prob(0.3)
+class Residents(Schema):
+    propensity_sigma: float = param(0.8, unit="log-sd of dispute propensity", ge=0.0, le=5.0,
+                                    source=ASSUMED, plausible=(0.4, 1.2))
+    satisfaction_init: float = param(0.75, unit="0..1", ge=0.0, le=1.0, source=ASSUMED,
+                                     plausible=(0.6, 0.9))
+    satisfaction_settled: float = param(0.05, unit="change per event", ge=-1.0, le=1.0,
+                                        source=ASSUMED, plausible=(0.0, 0.1))
+    satisfaction_court: float = param(-0.10, unit="change per event", ge=-1.0, le=1.0,
+                                      source=ASSUMED, plausible=(-0.2, 0.0))
+    satisfaction_violent: float = param(-0.30, unit="change per event", ge=-1.0, le=1.0,
+                                        source=ASSUMED, plausible=(-0.5, -0.1))
+    satisfaction_fast_response: float = param(0.02, unit="change per event", ge=-1.0, le=1.0,
+                                              source=ASSUMED, plausible=(0.0, 0.05))
+    satisfaction_slow_response: float = param(-0.05, unit="change per event", ge=-1.0, le=1.0,
+                                              source=ASSUMED, plausible=(-0.1, 0.0))
+    satisfaction_overflow: float = param(-0.05, unit="change per event", ge=-1.0, le=1.0,
+                                         source=ASSUMED, plausible=(-0.1, 0.0))
+    fast_response_min: float = param(10.0, unit="min", ge=0.0, le=1e4, source=ASSUMED,
+                                     plausible=(5.0, 15.0))
+    # Trust in mediation and in the police; one handled dispute moves trust and satisfaction
+    # part of the way towards how it went (so both stay in [0, 1]).
+    trust_mediation_init: float = param(
+        0.75, unit="0..1", ge=0.0, le=1.0, source=ASSUMED, plausible=(0.5, 0.9),
+        note="near the mean experience of a handled case at reported staffing, so trust does "
+             "not trend at constant policy")
+    trust_police_init: float = param(0.6, unit="0..1", ge=0.0, le=1.0, source=ASSUMED,
+                                     plausible=(0.4, 0.8),
+                                     note="near the mean experience of a dispute call")
+    trust_learning_rate: float = param(0.3, unit="share of the gap closed by one experience",
+                                       ge=0.0, le=1.0, source=ASSUMED, plausible=(0.1, 0.6))
+    satisfaction_learning_rate: float = param(0.3, unit="share of the gap closed by one "
+                                              "experience", ge=0.0, le=1.0, source=ASSUMED,
+                                              plausible=(0.1, 0.6))
 
 
 # --------------------------------------------------------------------------- disputes
 
 
-@dataclass
-class DisputeCategory:
-    share: float = prob(0.1)
-    severity_mean: float = rng_field(0.4, 0.01, 0.99)
-    amount_median_yuan: float = rng_field(10_000.0, 0.0, 1e10)
-    amount_sigma: float = rng_field(1.0, 0.0, 5.0)
-    parties_extra_mean: float = rng_field(0.3, 0.0, 1000.0)   # parties beyond two (geometric)
-    district_intake_share: float = prob(0.0)   # raised straight with the specialised committee
+class DisputeCategory(Schema):
+    """One kind of dispute; the district has one per special working group (report: 12)."""
+
+    share: float = param(0.1, unit="share of disputes", ge=0.0, le=1.0, source=ASSUMED,
+                         relative=(0.5, 2.0))
+    severity_mean: float = param(0.4, unit="0..1", ge=0.01, le=0.99, source=ASSUMED,
+                                 relative=(0.7, 1.3))
+    # Amounts were set so that the year's total is near the report's 466 M yuan at 7 disputes
+    # per 1,000 residents: an input fitted to a headline (see the calibration benchmark).
+    amount_median_yuan: float = param(10_000.0, unit="yuan", ge=0.0, le=1e10, source=ASSUMED,
+                                      relative=(0.5, 2.0))
+    amount_sigma: float = param(1.0, unit="log-sd", ge=0.0, le=5.0, source=ASSUMED,
+                                relative=(0.7, 1.3))
+    parties_extra_mean: float = param(0.3, unit="parties beyond two (geometric mean)", ge=0.0,
+                                      le=1000.0, source=ASSUMED, plausible=(0.0, 3.0))
+    district_intake_share: float = param(
+        0.0, unit="share of the parties' own cases", ge=0.0, le=1.0, source=ASSUMED,
+        plausible=(0.0, 0.9), note="taken straight to the district's specialised committee "
+                                   "(行业性专业性调委会); the report counts 8 district committees")
 
 
-@dataclass
-class Levels:
-    """A number per mediation level."""
-
-    community: float = rng_field(1.0, 0.0, 1e6)
-    street: float = rng_field(1.0, 0.0, 1e6)
-    district: float = rng_field(1.0, 0.0, 1e6)
+def _category(share, severity, amount, sigma=1.0, parties=0.2, district=0.0) -> DisputeCategory:
+    return DisputeCategory(share=share, severity_mean=severity, amount_median_yuan=amount,
+                           amount_sigma=sigma, parties_extra_mean=parties,
+                           district_intake_share=district)
 
 
-@dataclass
-class Logits:
-    """A log-odds per mediation level."""
-
-    community: float = rng_field(0.0, -100.0, 100.0)
-    street: float = rng_field(0.0, -100.0, 100.0)
-    district: float = rng_field(0.0, -100.0, 100.0)
-
-
-@dataclass
-class Violence:
-    hazard_per_day: float = rng_field(4e-5, 0.0, 10.0)
-    severity_exponent: float = rng_field(2.0, 0.0, 10.0)
-    growth_days: float = rng_field(10.0, 0.001, 1e4)
-
-
-@dataclass
-class Screening:
-    """Proactive screening for latent disputes (排查): station staff visiting households."""
-
-    hours_per_week: float = rng_field(0.0, 0.0, 168.0)          # per community station
-    households_per_hour: float = rng_field(15.0, 0.0, 1e4)       # reached per screening hour
-    household_size: float = rng_field(2.6, 1.0, 20.0)
-    max_share: float = prob(0.5)      # most of a person's casework hours screening may take
-
-
-@dataclass
-class Intake:
-    """Redirection at intake: some disputes go to litigation, arbitration or an administrative
-    channel instead, more of them when the station is overloaded."""
-
-    redirect_logit: float = rng_field(-50.0, -100.0, 100.0)
-    redirect_amount_weight: float = rng_field(0.0, 0.0, 100.0)    # per log(amount / 10,000)
-    redirect_severity_weight: float = rng_field(0.0, 0.0, 100.0)
-    redirect_backlog_weight: float = rng_field(0.0, 0.0, 100.0)   # per day until first meeting
-    street_intake_share: float = prob(0.0)     # raised straight at the street studio
+FirstSessionDays = per_level("FirstSessionDays", unit="days", ge=0.0, le=365.0,
+                             defaults=(1.0, 2.0, 3.0), source=ASSUMED,
+                             plausible=((0.5, 3.0), (1.0, 5.0), (1.0, 7.0)))
+SessionHours = per_level("SessionHours", unit="hours", ge=0.0, le=1000.0,
+                         defaults=(1.5, 2.0, 3.0), source=ASSUMED,
+                         plausible=((1.0, 3.0), (1.0, 4.0), (1.5, 5.0)))
+SessionGapDays = per_level("SessionGapDays", unit="days", ge=0.0, le=365.0,
+                           defaults=(3.0, 4.0, 5.0), source=ASSUMED, note=LAW,
+                           plausible=((1.0, 7.0), (2.0, 7.0), (2.0, 10.0)))
+MaxSessions = per_level("MaxSessions", unit="sessions", ge=1, le=1000, defaults=(3, 3, 4),
+                        source=ASSUMED, plausible=((2, 5), (2, 5), (2, 6)), integer=True)
+SettleLogit = per_level("SettleLogit", unit="log-odds", ge=-100.0, le=100.0,
+                        defaults=(1.5, 1.5, 1.5),
+                        source=CALIBRATED + "99.9 % success among the cases taken",
+                        plausible=((0.5, 2.5), (0.5, 2.5), (0.5, 2.5)))
+PrepHours = per_level("PrepHours", unit="hours per session", ge=0.0, le=1000.0,
+                      defaults=(1.0, 1.5, 2.0), source=ASSUMED,
+                      plausible=((0.5, 2.0), (0.5, 3.0), (1.0, 4.0)))
+FollowupHours = per_level("FollowupHours", unit="hours per session (回访 follow-up visits)",
+                          ge=0.0, le=1000.0, defaults=(0.5, 0.5, 1.0), source=ASSUMED,
+                          plausible=((0.25, 1.0), (0.25, 1.0), (0.5, 2.0)))
+SkillInit = per_level("SkillInit", unit="0..1", ge=0.0, le=1.0, defaults=(0.5, 0.7, 0.8),
+                      source=ASSUMED, plausible=((0.3, 0.7), (0.5, 0.9), (0.6, 0.95)))
 
 
-@dataclass
-class Channels:
-    """Where a resident takes a dispute when it surfaces (multinomial logit against handling it
-    themselves): the people's mediation station, the police (110), a court or other formal
-    channel."""
+class Violence(Schema):
+    hazard_per_day: float = param(2.0e-5, unit="per day, at severity 0.4 and day 0", ge=0.0,
+                                  le=10.0, source=CALIBRATED + "99.9 % success",
+                                  plausible=(5e-6, 2e-4))
+    severity_exponent: float = param(2.0, unit="exponent", ge=0.0, le=10.0, source=ASSUMED,
+                                     plausible=(1.0, 3.0))
+    growth_days: float = param(10.0, unit="days for the hazard to double", ge=0.001, le=1e4,
+                               source=ASSUMED, plausible=(5.0, 30.0))
 
-    station_logit: float = rng_field(-2.8, -100.0, 100.0)
-    police_logit: float = rng_field(-2.1, -100.0, 100.0)
-    court_logit: float = rng_field(-2.3, -100.0, 100.0)
-    trust_weight: float = rng_field(3.0, 0.0, 100.0)          # per unit of trust above 0.5
-    police_severity_weight: float = rng_field(2.0, 0.0, 100.0)
-    court_amount_weight: float = rng_field(0.5, 0.0, 100.0)   # per log(amount / 10,000)
-    self_resolve_prob: float = prob(0.75)   # handled by themselves: settles quietly
-    flare_days_mean: float = rng_field(30.0, 0.01, 3650.0)    # else it flares up again
-    flare_severity_bump: float = rng_field(0.1, 0.0, 1.0)
-    # How each way a dispute ends feels to its parties, 0..1 (moves trust and satisfaction).
-    experience: dict[str, float] = rng_field(
+
+class Screening(Schema):
+    """Proactive screening for latent disputes (排查, the Fengqiao method): station staff
+    visiting households, out of their casework hours."""
+
+    hours_per_week: float = param(
+        4.0, unit="hours / station / week", ge=0.0, le=168.0,
+        source="county screening rules: residents' committees screen every half month "
+               "(村(居)委会每半月排查一次); one 8-hour round", plausible=(1.0, 10.0))
+    households_per_hour: float = param(15.0, unit="households reached / screening hour",
+                                       ge=0.0, le=1e4, source=ASSUMED, plausible=(5.0, 40.0),
+                                       note="with informants such as building heads (楼栋长)")
+    household_size: float = param(2.6, unit="residents / household", ge=1.0, le=20.0,
+                                  source="2020 census: 2.62 residents per household")
+    max_share: float = param(0.5, unit="of a person's casework hours", ge=0.0, le=1.0,
+                             source=ASSUMED, plausible=(0.25, 0.75))
+
+
+class Intake(Schema):
+    """Redirection at intake (to litigation, arbitration or an administrative channel), more
+    often when the station cannot meet soon; where the parties' own cases are taken."""
+
+    redirect_logit: float = param(
+        -3.5, unit="log-odds at 10,000 yuan, severity 0, no backlog", ge=-100.0, le=100.0,
+        source=ASSUMED, plausible=(-5.0, -1.0),
+        note="People's Mediation Law art. 17-18: a party may refuse; some matters belong to "
+             "other organs")
+    redirect_amount_weight: float = param(0.5, unit="log-odds per log(amount / 10,000 yuan)",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 1.0))
+    redirect_severity_weight: float = param(2.0, unit="log-odds per unit severity", ge=0.0,
+                                            le=100.0, source=ASSUMED, plausible=(0.0, 4.0))
+    redirect_backlog_weight: float = param(0.3, unit="log-odds per day until a meeting",
+                                           ge=0.0, le=100.0, source=ASSUMED,
+                                           plausible=(0.05, 1.0))
+    street_intake_share: float = param(0.1, unit="share of the parties' own cases", ge=0.0,
+                                       le=1.0, source=ASSUMED, plausible=(0.0, 0.3),
+                                       note="taken straight to the street studio (老马工作室)")
+
+
+class Channels(Schema):
+    """Where a surfacing conflict is taken, as log-odds against the parties handling it
+    themselves, at the residents' initial trust; and how each ending feels to the parties."""
+
+    station_logit: float = param(-2.78, unit="log-odds", ge=-100.0, le=100.0,
+                                 source=SURVEY + ": log(4.8 / 77.6)")
+    police_logit: float = param(
+        -1.35, unit="log-odds", ge=-100.0, le=100.0,
+        source=CALIBRATED + "dispute calls at Xuzhou 2017's 12.6 % of valid 110 reports",
+        plausible=(-2.5, 0.0), note="the survey's police share (about twice the committee's) "
+                                    "would give -2.1")
+    court_logit: float = param(-2.26, unit="log-odds", ge=-100.0, le=100.0,
+                               source=SURVEY + ": log(8.1 / 77.6)")
+    trust_weight: float = param(3.0, unit="log-odds per unit of trust above its initial value",
+                                ge=0.0, le=100.0, source=ASSUMED, plausible=(1.0, 6.0))
+    police_severity_weight: float = param(2.0, unit="log-odds per unit severity above 0.4",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 4.0))
+    court_amount_weight: float = param(0.5, unit="log-odds per log(amount / 10,000 yuan)",
+                                       ge=0.0, le=100.0, source=ASSUMED, plausible=(0.0, 1.0))
+    self_resolve_prob: float = param(0.75, unit="probability", ge=0.0, le=1.0, source=ASSUMED,
+                                     plausible=(0.5, 0.9),
+                                     note="handled by the parties: settles quietly")
+    flare_days_mean: float = param(30.0, unit="days", ge=0.01, le=3650.0, source=ASSUMED,
+                                   plausible=(7.0, 120.0), note="else it flares up again")
+    flare_severity_bump: float = param(0.1, unit="severity", ge=0.0, le=1.0, source=ASSUMED,
+                                       plausible=(0.0, 0.3))
+    experience: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = param(
         {"settled": 0.9, "police_settled": 0.7, "referred": 0.55, "redirected": 0.35,
-         "court": 0.25, "unresolved": 0.2, "violent": 0.0}, 0.0, 1.0)
-    experience_delay_penalty: float = prob(0.3)    # lost by a mediation that took a month
+         "court": 0.25, "unresolved": 0.2, "violent": 0.0},
+        unit="0..1, how each ending feels to the parties", source=ASSUMED, relative=(0.8, 1.2))
+    experience_delay_penalty: float = param(0.3, unit="experience lost by a 30-day mediation",
+                                            ge=0.0, le=1.0, source=ASSUMED,
+                                            plausible=(0.1, 0.5))
+
+    @model_validator(mode="after")
+    def _endings(self):
+        missing = set(EXPERIENCES) - set(self.experience)
+        if missing:
+            raise Invalid("experience", f"needs a value for {', '.join(sorted(missing))}")
+        return self
 
 
-@dataclass
-class PoliceLink:
-    """Disputes that reach the police (110) and the police-mediation link (警调对接)."""
-
-    on_scene_min: float = rng_field(35.0, 0.0, 1e4)
-    priority: int = rng_field(2, 1, 3)
-    settle_on_spot_prob: float = prob(0.6)       # at severity 0
-    settle_on_spot_severity_weight: float = rng_field(0.6, 0.0, 10.0)
-    refer_prob: float = prob(0.3)                # of those not settled on the spot
-    referral_severity_bump: float = rng_field(0.1, 0.0, 1.0)
-    repeat_calls_per_week: float = rng_field(0.0, 0.0, 100.0)   # while unsettled after a call
+EXPERIENCES = ("settled", "police_settled", "referred", "redirected", "court", "unresolved",
+               "violent")
 
 
-@dataclass
-class Recurrence:
+class PoliceLink(Schema):
+    """Disputes at the police (110) and the police-mediation link (警调对接)."""
+
+    on_scene_min: float = param(35.0, unit="min", ge=0.0, le=1e4, source=ASSUMED,
+                                plausible=(20.0, 60.0),
+                                note=f"{CFS}; on-the-spot mediation takes longer")
+    priority: int = param(2, ge=1, le=3, source=ASSUMED, plausible=(2, 3))
+    settle_on_spot_prob: float = param(
+        0.6, unit="probability at severity 0.4", ge=0.0, le=1.0, source=ASSUMED,
+        plausible=(0.4, 0.85),
+        note="Sun Wu county: officers mediate on the spot first and transfer what they cannot "
+             "settle to the station's mediation room")
+    settle_on_spot_severity_weight: float = param(0.6, unit="probability per unit severity",
+                                                  ge=0.0, le=10.0, source=ASSUMED,
+                                                  plausible=(0.0, 1.5))
+    refer_prob: float = param(0.15, unit="of those not settled on the spot", ge=0.0, le=1.0,
+                              source=ASSUMED, plausible=(0.1, 0.6))
+    referral_severity_bump: float = param(0.1, unit="severity", ge=0.0, le=1.0,
+                                          source=ASSUMED, plausible=(0.0, 0.3))
+    repeat_calls_per_week: float = param(0.43, unit="calls / week while unsettled after a "
+                                         "call", ge=0.0, le=100.0, source=CHARKOUDIAN)
+
+
+class Recurrence(Schema):
     """Settled disputes can break out again between the same parties."""
 
-    prob_max: float = prob(0.0)       # a settlement reached with a coin-flip chance recurs
-    police_prob: float = prob(0.0)    # a dispute the police settled on the spot
-    days_mean: float = rng_field(120.0, 0.01, 36500.0)
+    prob_max: float = param(0.2, unit="probability for a settlement reached at a coin-flip "
+                            "chance (scales with 1 - that chance)", ge=0.0, le=1.0,
+                            source=ASSUMED, plausible=(0.05, 0.4))
+    police_prob: float = param(0.25, unit="probability after an on-the-spot police settlement",
+                               ge=0.0, le=1.0, source=ASSUMED, plausible=(0.1, 0.5),
+                               note=f"police rarely resolve the underlying issue ({CHARKOUDIAN})")
+    days_mean: float = param(120.0, unit="days", ge=0.01, le=36_500.0, source=ASSUMED,
+                             plausible=(30.0, 365.0))
 
 
-@dataclass
-class Disputes:
-    enabled: bool = True
-    rate_per_1000_per_year: float = rng_field(7.0, 0.0, 1e5)
-    arrival_rate_per_hour: float | None = rng_field(None, 0.0, 1e6)
-    severity_concentration: float = rng_field(6.0, 0.1, 1e3)
-    categories: dict[str, DisputeCategory] = field(
-        default_factory=lambda: {"neighbour": DisputeCategory(share=1.0)}
-    )
-    single_session: bool = False
-    first_session_days: Levels = field(default_factory=Levels)
-    session_hours: Levels = field(default_factory=Levels)
-    session_gap_days: Levels = field(default_factory=Levels)
-    max_sessions: Levels = field(default_factory=Levels)
-    settle_logit: Logits = field(default_factory=Logits)
-    settle_skill_weight: float = rng_field(3.0, 0.0, 100.0)
-    settle_severity_weight: float = rng_field(3.0, 0.0, 100.0)
-    escalation_handoff_days: float = rng_field(1.0, 0.0, 365.0)
-    escalation_handoff_days_no_platform: float = rng_field(3.0, 0.0, 365.0)
-    violence: Violence = field(default_factory=Violence)
-    # Before it surfaces a dispute is latent, and its severity grows.
-    latent_days_mean: float = rng_field(0.0, 0.0, 3650.0)
-    severity_growth_days: float = rng_field(365.0, 0.01, 1e5)
-    # Work per session besides the meeting itself, and what the settlement chance depends on.
-    prep_hours: Levels = field(default_factory=lambda: Levels(0.0, 0.0, 0.0))
-    followup_hours: Levels = field(default_factory=lambda: Levels(0.0, 0.0, 0.0))
-    session_hours_severity: float = rng_field(0.0, 0.0, 100.0)
-    settle_hours_weight: float = rng_field(0.0, 0.0, 100.0)
-    settle_amount_weight: float = rng_field(0.0, 0.0, 100.0)     # per log(1 + amount/100,000)
-    settle_parties_weight: float = rng_field(0.0, 0.0, 100.0)    # per party beyond two
-    settle_delay_weight: float = rng_field(0.0, 0.0, 100.0)      # per 30 days since raised
-    screening: Screening = field(default_factory=Screening)
-    intake: Intake = field(default_factory=Intake)
-    channels: Channels = field(default_factory=Channels)
-    police: PoliceLink = field(default_factory=PoliceLink)
-    recurrence: Recurrence = field(default_factory=Recurrence)
+class Disputes(Schema):
+    enabled: bool = param(True, source=SWITCH)
+    rate_per_1000_per_year: float = param(
+        100.0, unit="conflicts arising / 1,000 residents / year (all channels)", ge=0.0,
+        le=1e5, source=CALIBRATED + "the report's 466 M yuan at stake (the report gives no "
+                                    "counts)", plausible=(30.0, 200.0),
+        note=f"cases at the stations come out near Chongqing's 11 per 1,000 ({MOJ})")
+    arrival_rate_per_hour: float | None = param(None, unit="disputes / hour", ge=0.0, le=1e6,
+                                                source=VALIDATION)
+    severity_concentration: float = param(6.0, unit="Beta a + b", ge=0.1, le=1e3,
+                                          source=ASSUMED, plausible=(3.0, 12.0))
+    categories: dict[str, DisputeCategory] = param({
+        "neighbour": _category(0.22, 0.25, 3350, parties=0.2),
+        "family": _category(0.16, 0.30, 8950, parties=0.3),
+        "property": _category(0.10, 0.45, 67000, parties=0.5, district=0.2),
+        "labour": _category(0.10, 0.45, 44700, 0.9, parties=1.5, district=0.4),
+        "commercial": _category(0.06, 0.50, 279500, parties=0.5, district=0.3),
+        "traffic": _category(0.08, 0.35, 33500, 0.8, parties=0.2, district=0.6),
+        "medical": _category(0.03, 0.55, 89400, parties=0.5, district=0.8),
+        "land": _category(0.04, 0.55, 167700, parties=1.0, district=0.3),
+        "consumer": _category(0.07, 0.25, 5600, parties=0.2),
+        "tenancy": _category(0.07, 0.30, 13400, 0.9, parties=0.2),
+        "school": _category(0.03, 0.35, 5600, parties=0.5),
+        "environment": _category(0.04, 0.40, 22400, parties=1.0, district=0.3),
+    }, source="report: 12 special working groups, one risk area each")
+    single_session: bool = param(False, source=SWITCH)
+    first_session_days: FirstSessionDays = param(FirstSessionDays(), source=ASSUMED)
+    session_hours: SessionHours = param(SessionHours(), source=ASSUMED)
+    session_gap_days: SessionGapDays = param(SessionGapDays(), source=ASSUMED)
+    max_sessions: MaxSessions = param(MaxSessions(), source=ASSUMED)
+    # Settlement chance per session: logistic(level logit + skill_w*skill - severity_w*severity)
+    # (+ the mentoring bonus); the logits were calibrated to the report's 99.9 %.
+    settle_logit: SettleLogit = param(SettleLogit(), source=ASSUMED)
+    settle_skill_weight: float = param(3.0, unit="log-odds per unit skill", ge=0.0, le=100.0,
+                                       source=ASSUMED, plausible=(1.5, 4.5))
+    settle_severity_weight: float = param(3.0, unit="log-odds per unit severity", ge=0.0,
+                                          le=100.0, source=ASSUMED, plausible=(1.5, 4.5))
+    escalation_handoff_days: float = param(1.0, unit="days", ge=0.0, le=365.0, source=ASSUMED,
+                                           plausible=(0.5, 3.0))
+    escalation_handoff_days_no_platform: float = param(3.0, unit="days", ge=0.0, le=365.0,
+                                                       source=ASSUMED, plausible=(1.0, 7.0))
+    violence: Violence = param(Violence(), source=ASSUMED)
+    # Latent before it surfaces, its severity growing.
+    latent_days_mean: float = param(21.0, unit="days before a party acts", ge=0.0, le=3650.0,
+                                    source=ASSUMED, plausible=(7.0, 90.0))
+    severity_growth_days: float = param(180.0, unit="days for (1 - severity) to fall by 1/e "
+                                        "while latent", ge=0.01, le=1e5, source=ASSUMED,
+                                        plausible=(60.0, 720.0))
+    # Work per session besides the meeting, and what the settlement chance depends on:
+    # logistic(level logit + skill_w*skill - severity_w*severity + hours_w*log(hours put in /
+    # full hours) - amount_w*log(1 + amount/100,000) - parties_w*(parties - 2)
+    # - delay_w*months since raised + mentoring bonus).
+    prep_hours: PrepHours = param(PrepHours(), source=ASSUMED)
+    followup_hours: FollowupHours = param(FollowupHours(), source=ASSUMED)
+    session_hours_severity: float = param(1.0, unit="meeting length x (1 + this x severity)",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 2.0))
+    settle_hours_weight: float = param(1.0, unit="log-odds per log of the hours ratio", ge=0.0,
+                                       le=100.0, source=ASSUMED, plausible=(0.0, 2.0))
+    settle_amount_weight: float = param(
+        0.3, unit="log-odds per log(1 + amount / 100,000 yuan)", ge=0.0, le=100.0,
+        source=ASSUMED, plausible=(0.0, 1.0),
+        note="Wissler 2002: disparity in the parties' positions lowers settlement")
+    settle_parties_weight: float = param(0.2, unit="log-odds per party beyond two", ge=0.0,
+                                         le=100.0, source=ASSUMED, plausible=(0.0, 0.5))
+    settle_delay_weight: float = param(0.5, unit="log-odds per 30 days since raised", ge=0.0,
+                                       le=100.0, source=ASSUMED, plausible=(0.0, 1.5))
+    screening: Screening = param(Screening(), source=ASSUMED)
+    intake: Intake = param(Intake(), source=ASSUMED)
+    channels: Channels = param(Channels(), source=ASSUMED)
+    police: PoliceLink = param(PoliceLink(), source=ASSUMED)
+    recurrence: Recurrence = param(Recurrence(), source=ASSUMED)
+
+    @model_validator(mode="after")
+    def _tables(self):
+        _shares_sum_to_one("categories", self.categories)
+        return self
+
+
+def _shares_sum_to_one(name: str, table: dict, required: bool = True) -> None:
+    if not table:
+        if required:
+            raise Invalid(name, "must have at least one entry")
+        return
+    total = sum(v.share for v in table.values())
+    if abs(total - 1.0) > 1e-6:
+        raise Invalid(name, f"shares must sum to 1, got {total:g}")
 
 
 # --------------------------------------------------------------------------- mediators
 
 
-@dataclass
-class Mediators:
-    committees: int = rng_field(146, 0, 100_000)
-    community_xiaoma: int = rng_field(150, 0, 100_000)
-    community_part_time: int = rng_field(600, 0, 100_000)
-    street_full_time: int = rng_field(48, 0, 100_000)
-    street_part_time: int = rng_field(72, 0, 100_000)
-    district_full_time: int = rng_field(37, 0, 100_000)
-    district_part_time: int = rng_field(45, 0, 100_000)
-    working_groups: int = rng_field(12, 1, 1000)
-    caseload_full_time: int = rng_field(6, 1, 1000)
-    caseload_part_time: int = rng_field(2, 1, 1000)
-    part_time_days_per_week: int = rng_field(2, 1, 7)
-    skill_init: Levels = field(default_factory=Levels)
-    skill_spread: float = rng_field(0.1, 0.0, 1.0)
-    skill_growth_per_case: float = rng_field(0.01, 0.0, 1.0)
-    mentoring: bool = True
-    mentoring_growth_bonus: float = rng_field(0.01, 0.0, 1.0)
-    mentoring_settle_bonus: float = rng_field(0.3, 0.0, 10.0)
-    cost_yuan: dict[str, float] = rng_field(
-        {"xiaoma": 90_000.0, "full_time": 110_000.0, "part_time": 24_000.0}, 0.0, 1e9
-    )
+class Mediators(Schema):
+    committees: int = param(146, unit="mediation committees", ge=0, le=100_000, source=REPORT)
+    community_xiaoma: int = param(150, unit="people", ge=0, le=100_000, source=REPORT,
+                                  note="150 full-time 'Xiao Ma' at the 126 community stations")
+    # The report gives 85 full-time and 717 part-time committee mediators; their split across
+    # levels is ours.
+    community_part_time: int = param(600, unit="people", ge=0, le=100_000, source=ASSUMED,
+                                     plausible=(500, 680), note=PART_TIME_SPLIT)
+    street_full_time: int = param(48, unit="people", ge=0, le=100_000, source=ASSUMED,
+                                  plausible=(30, 60), note=FULL_TIME_SPLIT)
+    street_part_time: int = param(72, unit="people", ge=0, le=100_000, source=ASSUMED,
+                                  plausible=(30, 120), note=PART_TIME_SPLIT)
+    district_full_time: int = param(37, unit="people", ge=0, le=100_000, source=ASSUMED,
+                                    plausible=(25, 55), note=FULL_TIME_SPLIT)
+    district_part_time: int = param(45, unit="people", ge=0, le=100_000, source=ASSUMED,
+                                    plausible=(20, 90), note=PART_TIME_SPLIT)
+    working_groups: int = param(12, unit="groups", ge=1, le=1000, source=REPORT)
+    caseload_full_time: int = param(6, unit="concurrent cases", ge=1, le=1000, source=ASSUMED,
+                                    plausible=(3, 10))
+    caseload_part_time: int = param(2, unit="concurrent cases", ge=1, le=1000, source=ASSUMED,
+                                    plausible=(1, 4))
+    part_time_days_per_week: int = param(2, unit="days / week", ge=1, le=7, source=ASSUMED,
+                                         plausible=(1, 3))
+    skill_init: SkillInit = param(SkillInit(), source=ASSUMED)
+    skill_spread: float = param(0.1, unit="sd of initial skill", ge=0.0, le=1.0,
+                                source=ASSUMED, plausible=(0.05, 0.2))
+    skill_growth_per_case: float = param(0.005, unit="skill / case", ge=0.0, le=1.0,
+                                         source=ASSUMED, plausible=(0.001, 0.01))
+    mentoring: bool = param(True, source=REPORT, note="'the old horse leads the young horse'")
+    mentoring_growth_bonus: float = param(0.005, unit="skill / case", ge=0.0, le=1.0,
+                                          source=ASSUMED, plausible=(0.0, 0.01))
+    mentoring_settle_bonus: float = param(0.3, unit="log-odds", ge=0.0, le=10.0,
+                                          source=ASSUMED, plausible=(0.0, 0.6))
+    cost_yuan: dict[str, Annotated[float, Field(ge=0.0, le=1e9)]] = param(
+        {"xiaoma": 90_000.0, "full_time": 110_000.0, "part_time": 24_000.0},
+        unit="yuan / person-year", source=ASSUMED, relative=(0.7, 1.4))
     # Time is the resource: paid hours a week, the share left for casework, screening and
-    # mentoring after other duties, and the days a week full-time staff work.
-    paid_hours_per_week: dict[str, float] = rng_field(
-        {"xiaoma": 168.0, "full_time": 168.0, "part_time": 168.0, "senior": 168.0}, 0.0, 168.0)
-    casework_share: dict[str, float] = rng_field(
-        {"xiaoma": 1.0, "full_time": 1.0, "part_time": 1.0, "senior": 1.0}, 0.0, 1.0)
-    full_time_days_per_week: int = rng_field(7, 1, 7)
-    travel_speed_kmh: float = rng_field(1e9, 0.1, 1e9)
-    part_time_skill_offset: float = rng_field(0.0, -1.0, 1.0)
-    turnover_per_year: dict[str, float] = rng_field(
-        {"xiaoma": 0.0, "full_time": 0.0, "part_time": 0.0}, 0.0, 10.0)
-    cases_per_year_init: dict[str, float] = rng_field(
-        {"xiaoma": 0.0, "full_time": 0.0, "part_time": 0.0}, 0.0, 1e4)
-    mentoring_hours_per_case: float = rng_field(0.0, 0.0, 100.0)
-    mentoring_max_wait_days: float = rng_field(7.0, 0.0, 365.0)
-    rush_days: float = rng_field(1e9, 0.01, 1e9)   # backlog at which prep and follow-up halve
+    # mentoring after other duties, the days full-time staff work; seniors are the street
+    # studios' Lao Ma.
+    paid_hours_per_week: dict[str, Annotated[float, Field(ge=0.0, le=168.0)]] = param(
+        {"xiaoma": 40.0, "full_time": 40.0, "part_time": 4.0, "senior": 40.0},
+        unit="hours / week", source=ASSUMED, relative=(0.5, 2.0),
+        note="full-time staff: the Labour Law's 40-hour week; part-timers' hours ours")
+    casework_share: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = param(
+        {"xiaoma": 0.5, "full_time": 0.8, "part_time": 1.0, "senior": 0.8},
+        unit="of paid hours, left after other duties", source=ASSUMED, relative=(0.6, 1.0),
+        note="Xiao Ma: community workers report half or more of their time on administrative "
+             "tasks (surveys of community workers' burden, 社区减负)")
+    full_time_days_per_week: int = param(5, unit="days / week", ge=1, le=7,
+                                         source="Labour Law: a five-day, 40-hour week")
+    travel_speed_kmh: float = param(10.0, unit="km/h to the parties' homes (1e9: no travel)",
+                                    ge=0.1, le=1e9, source=ASSUMED, plausible=(4.0, 25.0),
+                                    note="on foot or by e-bike")
+    part_time_skill_offset: float = param(
+        -0.1, unit="skill", ge=-1.0, le=1.0, source=ASSUMED, plausible=(-0.2, 0.0),
+        note="full-time posts call for legal training (MoJ 2018 opinion on mediator teams)")
+    turnover_per_year: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = param(
+        {"xiaoma": 0.18, "full_time": 0.1, "part_time": 0.1}, unit="leavers / year",
+        source=ASSUMED, relative=(0.5, 1.5),
+        note="Xiao Ma: social workers' turnover 17.6-20 % a year (Shenzhen, Beijing, Shanghai "
+             "surveys); committee staff ours")
+    cases_per_year_init: dict[str, Annotated[float, Field(ge=0.0, le=1e4)]] = param(
+        {"xiaoma": 40.0, "full_time": 11.0, "part_time": 5.0},
+        unit="cases / year before the run", source=ASSUMED, relative=(0.5, 1.5),
+        note="warm start of experience, near the model's own rate so skill does not trend")
+    mentoring_hours_per_case: float = param(1.0, unit="senior's hours / mentored case",
+                                            ge=0.0, le=100.0, source=ASSUMED,
+                                            plausible=(0.5, 3.0))
+    mentoring_max_wait_days: float = param(7.0, unit="days", ge=0.0, le=365.0, source=ASSUMED,
+                                           plausible=(2.0, 14.0),
+                                           note="a senior busier than this skips the review")
+    rush_days: float = param(14.0, unit="days of backlog at which preparation and follow-up "
+                             "halve", ge=0.01, le=1e9, source=ASSUMED, plausible=(3.0, 60.0))
+
+    @model_validator(mode="after")
+    def _kinds(self):
+        for name in ("paid_hours_per_week", "casework_share"):
+            missing = set(HOUR_KINDS) - set(getattr(self, name))
+            if missing:
+                raise Invalid(name, f"needs a value for {', '.join(sorted(missing))}")
+        return self
 
 
 # --------------------------------------------------------------------------- incidents
 
 
-@dataclass
-class IncidentKind:
-    share: float = prob(0.1)
-    priority: int = rng_field(2, 1, 3)
-    on_scene_min: float = rng_field(25.0, 0.0, 1e5)
-    violent: bool = False
-    deterrable: bool = False
+class IncidentKind(Schema):
+    share: float = param(0.1, unit="share of calls", ge=0.0, le=1.0, source=ASSUMED,
+                         relative=(0.5, 2.0))
+    priority: int = param(2, ge=1, le=3, source=ASSUMED, relative=(1.0, 1.0))
+    on_scene_min: float = param(25.0, unit="min", ge=0.0, le=1e5, source=ASSUMED,
+                                relative=(0.75, 1.33), note=CFS)
+    violent: bool = param(False, source=ASSUMED)
+    deterrable: bool = param(False, source=ASSUMED)
 
 
-@dataclass
-class Calls:
-    enabled: bool = True
-    rate_per_1000_per_year: float = rng_field(200.0, 0.0, 1e6)
-    rate_per_grid_per_hour: list[float] | None = rng_field(None, 0.0, 1e6)
-    hourly_profile: list[float] = rng_field([1.0] * 24, 0.0, 1e3)
-    weekday_profile: list[float] = rng_field([1.0] * 7, 0.0, 1e3)
-    hotspot_share: float = prob(0.3)
-    kinds: dict[str, IncidentKind] = field(
-        default_factory=lambda: {"call": IncidentKind(share=1.0)}
-    )
-    deterrence: float = prob(0.0)
-    found_per_patrol_hour: float = rng_field(0.0, 0.0, 100.0)
-    found_kinds: dict[str, IncidentKind] = field(default_factory=dict)
-    violent_dispute_on_scene_min: float = rng_field(45.0, 0.0, 1e5)
-    # When set, every incident's service time has this mean, whatever its kind (hypercube test).
-    mean_service_hours: float | None = rng_field(None, 1e-6, 1e6)
-    service_distribution: str = "lognormal"
-    service_cv: float = rng_field(0.6, 0.01, 10.0)
+def _kind(share, priority, on_scene, violent=False, deterrable=False) -> IncidentKind:
+    return IncidentKind(share=share, priority=priority, on_scene_min=on_scene, violent=violent,
+                        deterrable=deterrable)
 
 
-@dataclass
-class UnitType:
-    per_shift: int = rng_field(1, 0, 100_000)
-    shifts: list[float] = rng_field([0.0], 0.0, 24.0)
-    shift_hours: float = rng_field(24.0, 0.5, 24.0)
-    speed_kmh: float = rng_field(30.0, 0.1, 500.0)
-    turnout_min: float = rng_field(1.0, 0.0, 600.0)
-    priorities: list[int] = rng_field([1, 2, 3], 1, 3)
-    support_violent_p1: bool = False
-    hotspot_grids_only: bool = False
-    patrol_hotspot_share: float = prob(0.6)
-    cost_yuan: float = rng_field(300_000.0, 0.0, 1e10)
+class Calls(Schema):
+    enabled: bool = param(True, source=SWITCH)
+    rate_per_1000_per_year: float = param(200.0, unit="calls / 1,000 residents / year",
+                                          ge=0.0, le=1e6,
+                                          source=f"{CFS} (low end: calls needing a unit)")
+    rate_per_grid_per_hour: list[Rate] | None = param(None, unit="calls / hour, per grid",
+                                                      source=VALIDATION)
+    hourly_profile: list[Weight] = param(
+        [0.9, 0.7, 0.55, 0.45, 0.4, 0.4, 0.5, 0.7, 0.9, 1.0, 1.05, 1.1,
+         1.1, 1.05, 1.05, 1.1, 1.15, 1.2, 1.3, 1.35, 1.35, 1.3, 1.2, 1.05],
+        unit="relative rate by hour (normalised)", source=ASSUMED, relative=(0.75, 1.33))
+    weekday_profile: list[Weight] = param([0.95, 0.95, 0.95, 1.0, 1.1, 1.1, 0.95],
+                                         unit="relative rate Mon..Sun (normalised)",
+                                         source=ASSUMED, relative=(0.9, 1.1))
+    hotspot_share: float = param(0.3, unit="share of calls", ge=0.0, le=1.0, source=ASSUMED,
+                                 plausible=(0.15, 0.5))
+    kinds: dict[str, IncidentKind] = param({
+        "fight": _kind(0.04, 1, 35, violent=True, deterrable=True),
+        "assault_robbery": _kind(0.02, 1, 45, violent=True, deterrable=True),
+        "traffic_accident": _kind(0.14, 2, 30),
+        "theft": _kind(0.14, 2, 30, deterrable=True),
+        "disturbance": _kind(0.16, 2, 20, deterrable=True),
+        "noise": _kind(0.18, 3, 15),
+        "assistance": _kind(0.14, 3, 25),
+        "other_service": _kind(0.18, 3, 20),
+    }, source=f"kinds and shares assumed; on-scene times within {CFS}")
+    deterrence: float = param(0.15, unit="share of deterrable calls prevented", ge=0.0, le=1.0,
+                              source=ASSUMED, plausible=(0.0, 0.3))
+    found_per_patrol_hour: float = param(0.02, unit="incidents / patrolling unit-hour",
+                                         ge=0.0, le=100.0, source=ASSUMED,
+                                         plausible=(0.005, 0.05))
+    found_kinds: dict[str, IncidentKind] = param({
+        "suspicious": _kind(0.5, 2, 20),
+        "disorder": _kind(0.5, 3, 15),
+    }, source=ASSUMED)
+    violent_dispute_on_scene_min: float = param(45.0, unit="min", ge=0.0, le=1e5,
+                                                source=ASSUMED, plausible=(30.0, 90.0))
+    # When set, every incident's service time has this mean, whatever its kind (hypercube).
+    mean_service_hours: float | None = param(None, unit="hours", ge=1e-6, le=1e6,
+                                             source=VALIDATION)
+    service_distribution: Literal["lognormal", "exponential"] = param("lognormal",
+                                                                      source=ASSUMED)
+    service_cv: float = param(0.6, unit="coefficient of variation", ge=0.01, le=10.0,
+                              source=ASSUMED, plausible=(0.4, 1.0))
+
+    @model_validator(mode="after")
+    def _profiles(self):
+        if len(self.hourly_profile) != 24 or sum(self.hourly_profile) <= 0:
+            raise Invalid("hourly_profile", "must be 24 non-negative numbers, not all 0")
+        if len(self.weekday_profile) != 7 or sum(self.weekday_profile) <= 0:
+            raise Invalid("weekday_profile", "must be 7 non-negative numbers, not all 0")
+        _shares_sum_to_one("kinds", self.kinds)
+        _shares_sum_to_one("found_kinds", self.found_kinds, required=False)
+        return self
 
 
-@dataclass
-class Dispatch:
-    rule: str = "own_then_nearest"
-    unified_platform: bool = True
-    handoff_min: float = rng_field(0.5, 0.0, 600.0)
-    handoff_min_no_platform: float = rng_field(1.5, 0.0, 600.0)
-    cross_grid_handoff_min_no_platform: float = rng_field(4.0, 0.0, 600.0)
-    overflow: str = "queue"
-    travel: bool = True
-    p1_target_min: float = rng_field(5.0, 0.0, 600.0)
+class UnitType(Schema):
+    per_shift: int = param(1, unit="units on duty per shift", ge=0, le=100_000, source=ASSUMED,
+                           relative=(0.5, 1.5))
+    shifts: list[Annotated[float, Field(ge=0.0, lt=24.0)]] = param(
+        [0.0], unit="start hours", source=ASSUMED, relative=(1.0, 1.0), note=PATTERN)
+    shift_hours: float = param(24.0, unit="hours", ge=0.5, le=24.0, source=ASSUMED,
+                               relative=(1.0, 1.0))
+    speed_kmh: float = param(30.0, unit="km/h", ge=0.1, le=500.0, source=ASSUMED,
+                             relative=(0.67, 1.2))
+    turnout_min: float = param(1.0, unit="min", ge=0.0, le=600.0, source=ASSUMED,
+                               relative=(0.5, 2.0))
+    priorities: list[Annotated[int, Field(ge=1, le=3)]] = param(
+        [1, 2, 3], unit="priorities it answers", source=ASSUMED, relative=(1.0, 1.0),
+        note=PATTERN)
+    # drive: road-class speeds and congestion on the road graph; walk: the shortest walk at
+    # speed_kmh.  Either way speed_kmh covers the leg between the road and the spot.
+    travel_mode: Literal["drive", "walk"] = param("drive", source=ASSUMED)
+    support_violent_p1: bool = param(False, source=ASSUMED)
+    hotspot_grids_only: bool = param(False, source=ASSUMED)
+    patrol_hotspot_share: float = param(0.6, unit="share of patrol time", ge=0.0, le=1.0,
+                                        source=ASSUMED, relative=(0.7, 1.1))
+    cost_yuan: float = param(300_000.0, unit="yuan / post-year", ge=0.0, le=1e10,
+                             source=ASSUMED, relative=(0.7, 1.4))
+
+    @model_validator(mode="after")
+    def _hours(self):
+        if not self.shifts:
+            raise Invalid("shifts", "must list at least one start hour")
+        return self
 
 
-DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest", "own_then_lowest_index")
-OVERFLOW_MODES = ("queue", "backup")
-SERVICE_DISTRIBUTIONS = ("lognormal", "exponential")
+def _unit(per_shift, shifts, shift_hours, speed, turnout, priorities, cost, hotspot_share,
+          **kw) -> UnitType:
+    return UnitType(per_shift=per_shift, shifts=shifts, shift_hours=shift_hours,
+                    speed_kmh=speed, turnout_min=turnout, priorities=priorities,
+                    cost_yuan=cost, patrol_hotspot_share=hotspot_share, **kw)
 
 
-# --------------------------------------------------------------------------- timeline events
-
-
-@dataclass
-class Event:
-    """Something that happens at a set time: injected by a stress scenario or a trainer's
-    timeline.  Which fields matter depends on `kind` (see sim/timeline.py)."""
-
-    at: Any = 0.0                 # days since the start (number) or "day 2 14:00" (day 1 = start)
-    kind: str | None = None       # required: one of EVENT_KINDS
-    duration_days: float | None = rng_field(None, 0.0, 36_500.0)
-    note: str = ""
-    # call_surge
-    factor: float = rng_field(1.0, 0.0, 1000.0)
-    hotspot_kinds: list[str] = field(default_factory=list)
-    # mediator_absence / unit_absence
-    share: float = prob(0.0)
-    mediator_kind: str | None = None
-    unit_type: str | None = None
-    shift: int | None = rng_field(None, 0, 23)
-    # dispute / incident
-    category: str | None = None
-    community: int | None = rng_field(None, 1, 1_000_000)   # as numbered on the map (from 1)
-    severity: float | None = rng_field(None, 0.0, 1.0)
-    amount_yuan: float | None = rng_field(None, 0.0, 1e12)
-    parties: int = rng_field(2, 1, 1_000_000)
-    incident_kind: str | None = None
-    priority: int | None = rng_field(None, 1, 3)
-    grid: int | None = rng_field(None, 1, 1_000_000)        # as numbered on the map (from 1)
-
-
-# The fields each kind of event reads, besides at, kind, duration_days and note.
-EVENT_FIELDS = {
-    "note": (),
-    "call_surge": ("factor", "hotspot_kinds"),
-    "mediator_absence": ("share", "mediator_kind"),
-    "unit_absence": ("share", "unit_type", "shift"),
-    "dispute": ("category", "community", "severity", "amount_yuan", "parties"),
-    "incident": ("incident_kind", "priority", "grid", "community"),
-}
-EVENT_KINDS = tuple(EVENT_FIELDS)
+class Dispatch(Schema):
+    rule: Literal[DISPATCH_RULES] = param("own_then_nearest", source=ASSUMED)
+    unified_platform: bool = param(True, source=REPORT,
+                                   note="one dispatch platform over the three levels")
+    handoff_min: float = param(0.5, unit="min", ge=0.0, le=600.0, source=ASSUMED,
+                               plausible=(0.25, 1.0))
+    handoff_min_no_platform: float = param(1.5, unit="min", ge=0.0, le=600.0, source=ASSUMED,
+                                           plausible=(1.0, 3.0))
+    cross_grid_handoff_min_no_platform: float = param(4.0, unit="min", ge=0.0, le=600.0,
+                                                      source=ASSUMED, plausible=(2.0, 8.0))
+    overflow: Literal[OVERFLOW_MODES] = param("queue", source=ASSUMED)
+    travel: bool = param(True, source=SWITCH)
+    p1_target_min: float = param(5.0, unit="min", ge=0.0, le=600.0, source=QUICK_RESPONSE)
 
 
 # --------------------------------------------------------------------------- scenario / run
 
 
-@dataclass
-class Scenario:
-    name: str = "jiangbei"
-    description: str = ""
-    geography: Geography = field(default_factory=Geography)
-    grids: Grids = field(default_factory=Grids)
-    residents: Residents = field(default_factory=Residents)
-    disputes: Disputes = field(default_factory=Disputes)
-    mediators: Mediators = field(default_factory=Mediators)
-    calls: Calls = field(default_factory=Calls)
-    units: dict[str, UnitType] = field(default_factory=dict)
-    dispatch: Dispatch = field(default_factory=Dispatch)
-    events: list[Event] = field(default_factory=list)
+class Scenario(Schema):
+    name: str = param(..., source=LABEL)
+    description: str = param("", source=LABEL, max_length=500)
+    district: DistrictFolder = param(DistrictFolder(), source=DISTRICT_FOLDER)
+    geography: Geography = param(Geography(), source=ASSUMED)
+    roads: Roads = param(Roads(), source=ASSUMED)
+    grids: Grids = param(Grids(), source=REPORT)
+    residents: Residents = param(Residents(), source=ASSUMED)
+    disputes: Disputes = param(Disputes(), source=ASSUMED)
+    mediators: Mediators = param(Mediators(), source=REPORT)
+    calls: Calls = param(Calls(), source=ASSUMED)
+    units: dict[str, UnitType] = param({
+        # Report names the four forces; counts, shifts, speeds and costs are assumed.
+        "police": _unit(66, [0.0, 8.0, 16.0], 8.0, 30.0, 1.0, [1, 2, 3], 420_000.0, 0.6),
+        "armed_patrol": _unit(8, [10.0, 18.0], 8.0, 25.0, 1.0, [1, 2], 360_000.0, 0.9,
+                              hotspot_grids_only=True),
+        "rapid_response": _unit(6, [8.0, 20.0], 12.0, 35.0, 0.5, [], 540_000.0, 0.8,
+                                support_violent_p1=True, hotspot_grids_only=True),
+        "guard": _unit(33, [7.0, 19.0], 12.0, 5.0, 0.5, [3], 70_000.0, 0.5,
+                       travel_mode="walk"),
+    }, source="report names the four forces; their numbers are assumed")
+    dispatch: Dispatch = param(Dispatch(), source=ASSUMED)
+    events: list[Event] = param([], source=EVENT)
     # Shortcuts the validation scenarios expose on the command line (`scenario.servers=7`);
-    # their YAML interpolates them into the fields above.  The model never reads them directly.
-    servers: int | None = rng_field(None, 1, 100_000)
-    arrival_rate: float | None = rng_field(None, 0.0, 1e6)
-    arrival_rates: list[float] | None = rng_field(None, 0.0, 1e6)
-    mean_service: float | None = rng_field(None, 1e-6, 1e6)
-    overflow: str | None = None
+    # their YAML interpolates them into the fields above.  The model never reads them.
+    servers: int | None = param(None, unit="mediators", ge=1, le=100_000, source=VALIDATION)
+    arrival_rate: float | None = param(None, unit="per hour", ge=0.0, le=1e6, source=VALIDATION)
+    arrival_rates: list[Rate] | None = param(None, unit="per hour, per grid", source=VALIDATION)
+    mean_service: float | None = param(None, unit="hours", ge=1e-6, le=1e6, source=VALIDATION)
+    overflow: Literal[OVERFLOW_MODES] | None = param(None, source=VALIDATION)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if not _NAME.match(self.name):
+            raise Invalid("name", "must be 1-100 letters, digits, '_', '-' or '.', starting "
+                          f"with a letter or digit (it names the output folder), got "
+                          f"{self.name[:60]!r}")
+        n_cells = self.geography.n_cells()
+        if self.district.path is None and self.grids.count > n_cells:
+            raise Invalid("grids.count", f"must be an integer in [1, {n_cells}] (the district "
+                          f"has {n_cells} cells of {self.geography.cell_km:g} km), got "
+                          f"{self.grids.count}")
+        rates = self.calls.rate_per_grid_per_hour
+        if rates is not None and len(rates) != self.grids.count:
+            raise Invalid("calls.rate_per_grid_per_hour", f"must list one rate per grid "
+                          f"({self.grids.count}), got {len(rates)}")
+        if self.district.path is None:   # a folder's counts are checked with its files
+            _check_events(self, self.geography.communities, self.grids.count)
+        else:
+            _check_events(self, None, None)
+        return self
 
 
-@dataclass
-class Policy:
+def _one_of(field: str, value, allowed) -> None:
+    if value is not None and value not in allowed:
+        raise Invalid(field, f"must be one of {', '.join(map(str, allowed)) or '(none)'}, "
+                      f"got {value!r}")
+
+
+def _index(field: str, value: int | None, size: int, first: int = 0) -> None:
+    if value is not None and not first <= value < size + first:
+        raise Invalid(field, f"must be an integer in [{first}, {size - 1 + first}], got {value}")
+
+
+def _check_events(s: Scenario, n_communities: int | None, n_grids: int | None) -> None:
+    """Check the events; the community and grid numbers only when the counts are given."""
+    for i, ev in enumerate(s.events):
+        where = f"events[{i}]"
+        if ev.kind is None:
+            raise Invalid(f"{where}.kind", f"required, one of {', '.join(EVENT_KINDS)}")
+        _one_of(f"{where}.kind", ev.kind, EVENT_KINDS)
+        misplaced = ev.misplaced_field()
+        if misplaced is not None:
+            raise Invalid(f"{where}.{misplaced}", f"does not apply to a {ev.kind} event (its "
+                          f"fields: {', '.join(EVENT_FIELDS[ev.kind]) or 'none'})")
+        for k in ev.hotspot_kinds:
+            _one_of(f"{where}.hotspot_kinds", k, tuple(s.geography.hotspots))
+        _one_of(f"{where}.mediator_kind", ev.mediator_kind, MEDIATOR_KINDS)
+        _one_of(f"{where}.unit_type", ev.unit_type, tuple(s.units))
+        if ev.unit_type is not None:
+            _index(f"{where}.shift", ev.shift, len(s.units[ev.unit_type].shifts))
+        elif ev.shift is not None:
+            _index(f"{where}.shift", ev.shift, min(len(u.shifts) for u in s.units.values())
+                   if s.units else 0)
+        _one_of(f"{where}.category", ev.category, tuple(s.disputes.categories))
+        if n_communities is not None:
+            _index(f"{where}.community", ev.community, n_communities, first=1)
+        _one_of(f"{where}.incident_kind", ev.incident_kind, tuple(s.calls.kinds))
+        if n_grids is not None:
+            _index(f"{where}.grid", ev.grid, n_grids, first=1)
+
+
+class Policy(Schema):
     """A policy variant: what it changes relative to the scenario's own staffing and rules.
     Factors scale the scenario's counts (so one policy means the same thing in every
     district); None leaves a rule as the scenario has it."""
 
-    name: str = "baseline"
-    description: str = ""
-    xiaoma_factor: float = rng_field(1.0, 0.0, 100.0)
-    full_time_factor: float = rng_field(1.0, 0.0, 100.0)
-    part_time_factor: float = rng_field(1.0, 0.0, 100.0)
-    unit_factors: dict[str, float] = rng_field({}, 0.0, 100.0)
-    grids: int | None = rng_field(None, 1, 100_000)
-    dispatch_rule: str | None = None
-    unified_platform: bool | None = None
-    mentoring: bool | None = None
-    overflow: str | None = None
-    screening_factor: float = rng_field(1.0, 0.0, 100.0)
+    name: str = param("baseline", source=LABEL)
+    description: str = param("", source=LABEL, max_length=500)
+    xiaoma_factor: float = param(1.0, unit="x full-time community Xiao Ma", ge=0.0, le=100.0,
+                                 source=LEVER)
+    full_time_factor: float = param(1.0, unit="x full-time street/district mediators",
+                                    ge=0.0, le=100.0, source=LEVER)
+    part_time_factor: float = param(1.0, unit="x part-time committee mediators", ge=0.0,
+                                    le=100.0, source=LEVER)
+    unit_factors: dict[str, Factor] = param({}, unit="x that unit type's strength per shift",
+                                            source=LEVER)
+    grids: int | None = param(None, unit="patrol grids (null: the scenario's)", ge=1,
+                              le=100_000, source=LEVER)
+    dispatch_rule: Literal[DISPATCH_RULES] | None = param(None, source=LEVER)
+    unified_platform: bool | None = param(None, source=LEVER)
+    mentoring: bool | None = param(None, source=LEVER)
+    overflow: Literal[OVERFLOW_MODES] | None = param(None, source=LEVER)
+    screening_factor: float = param(1.0, unit="x proactive screening hours per station (排查)",
+                                    ge=0.0, le=100.0, source=LEVER)
+
+    @model_validator(mode="after")
+    def _label(self):
+        if not _NAME.match(self.name):
+            raise Invalid("name", "must be 1-100 letters, digits, '_', '-' or '.', got "
+                          f"{self.name[:60]!r}")
+        return self
 
 
-@dataclass
-class SimSettings:
-    days: float = rng_field(365.0, 0.001, 36_500.0)
-    tick_minutes: float = rng_field(60.0, 1.0, 525_600.0)
-    progress: bool = True
+class SimSettings(Schema):
+    days: float = param(365.0, unit="simulated days", ge=0.001, le=36_500.0,
+                        source=RUN)
+    tick_minutes: float = param(60.0, unit="min per model.step()", ge=1.0, le=525_600.0,
+                                source=RUN)
+    progress: bool = param(True, source=RUN)
 
 
-@dataclass
-class RunConfig:
-    seed: int = rng_field(0, 0, 2**63 - 1)
-    sim: SimSettings = field(default_factory=SimSettings)
-    scenario: Scenario = field(default_factory=Scenario)
-    policy: Policy = field(default_factory=Policy)
-    output: dict[str, Any] = field(default_factory=dict)
+class Output(Schema):
+    # None: Hydra's run folder under results/.
+    dir: str | None = param(None, unit="folder", source=RUN, min_length=1,
+                            max_length=1000)
+
+
+class RunConfig(Schema):
+    seed: int = param(0, ge=0, le=2**63 - 1, source=RUN)
+    sim: SimSettings = param(SimSettings(), source=RUN)
+    scenario: Scenario = param(..., source=LABEL)
+    policy: Policy = param(Policy(), source=LEVER)
+    output: Output = param(Output(), source=RUN)
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-def _range_text(lo, hi) -> str:
-    def text(v, none):
-        if v is None:
-            return none
-        return str(v) if isinstance(v, int) else f"{v:g}"
-
-    return f"[{text(lo, '-inf')}, {text(hi, 'inf')}]"
-
-
-def _check_range(path: str, value: float, rng: tuple, kind: str) -> None:
-    lo, hi = rng
-    bad = (isinstance(value, float) and math.isnan(value)) or (lo is not None and value < lo)
-    bad = bad or (hi is not None and value > hi)
-    if bad:
-        raise ConfigError(f"{path}: must be {kind} in {_range_text(lo, hi)}, got {value!r}")
-
-
-def _coerce_scalar(path: str, tp: type, value: Any, rng: tuple | None) -> Any:
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            raise ConfigError(f"{path}: must be an integer"
-                              f"{' in ' + _range_text(*rng) if rng else ''}, got {value!r}")
-        value = int(value)
-        if rng:
-            _check_range(path, value, rng, "an integer")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: must be a number"
-                              f"{' in ' + _range_text(*rng) if rng else ''}, got {value!r}")
-        value = float(value)
-        if rng:
-            _check_range(path, value, rng, "a number")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: must be a string, got {value!r}")
-        return value
-    if tp is Any:
-        return value
-    raise TypeError(f"unsupported config type {tp} at {path}")
-
-
-def _build(path: str, tp: Any, value: Any, rng: tuple | None = None) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _build(path, args[0], value, rng)
-    if dataclasses.is_dataclass(tp):
-        return _build_dataclass(path, tp, value)
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: must be a list, got {value!r}")
-        (item_tp,) = typing.get_args(tp)
-        return [_build(f"{path}[{i}]", item_tp, v, rng) for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: must be a mapping, got {value!r}")
-        _, val_tp = typing.get_args(tp)
-        return {str(k): _build(f"{path}.{k}", val_tp, v, rng) for k, v in value.items()}
-    return _coerce_scalar(path, tp, value, rng)
-
-
-def _build_dataclass(path: str, cls: type, value: Any) -> Any:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{path or 'config'}: must be a mapping, got {value!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise ConfigError(f"{where}: unknown key; allowed keys here: {', '.join(sorted(fields))}")
-    kwargs = {}
-    for name, f in fields.items():
-        if name not in value:
-            continue
-        sub = f"{path}.{name}" if path else name
-        kwargs[name] = _build(sub, hints[name], value[name], f.metadata.get("range"))
-    return cls(**kwargs)
 
 
 def _to_plain(cfg: Any) -> dict:
     from omegaconf import DictConfig, OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.config_errors import plain_values
+
     if isinstance(cfg, RunConfig):
-        return dataclasses.asdict(cfg)
-    if not isinstance(cfg, (Mapping, DictConfig)):
+        return cfg.model_dump()
+    if not isinstance(cfg, (dict, DictConfig)):
         raise ConfigError(f"config: must be a mapping, got {type(cfg).__name__}")
+    if isinstance(cfg, dict):
+        cfg = plain_values(cfg, RunConfig)
+        if not _interpolates(cfg):
+            return cfg      # nothing to resolve: OmegaConf would only cost time
     try:
         # A plain dict may carry the same ${...} interpolations as the YAML it was copied from.
-        node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
-        return OmegaConf.to_container(node, resolve=True)
+        node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        plain = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"config: cannot resolve: {exc}".splitlines()[0]) from None
+        key = getattr(exc, "full_key", None)
+        where = f"{key}: " if key else "config: "
+        raise ConfigError(f"{where}cannot resolve: {exc}".splitlines()[0]) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        # OmegaConf refuses some Python values (Decimal, numpy types, sets) outright.
+        raise ConfigError(f"config: unsupported value: {exc}".splitlines()[0]) from None
+    return plain
 
 
-def _one_of(path: str, value: str, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{path}: must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def _optional_one_of(path: str, value: str | None, allowed) -> None:
-    if value is not None:
-        _one_of(path, value, tuple(allowed))
-
-
-def _optional_index(path: str, value: int | None, size: int, first: int = 0) -> None:
-    if value is not None and value >= size + first:
-        raise ConfigError(f"{path}: must be an integer in [{first}, {size - 1 + first}], "
-                          f"got {value}")
-
-
-def _check_events(s: Scenario) -> None:
-    from sim.timeline import event_start_minutes
-
-    for i, ev in enumerate(s.events):
-        where = f"scenario.events[{i}]"
-        if ev.kind is None:
-            raise ConfigError(f"{where}.kind: required, one of {', '.join(EVENT_KINDS)}")
-        _one_of(f"{where}.kind", ev.kind, EVENT_KINDS)
-        defaults = Event()
-        for f in dataclasses.fields(Event):
-            if f.name in ("at", "kind", "duration_days", "note") or f.name in EVENT_FIELDS[
-                    ev.kind]:
-                continue
-            if getattr(ev, f.name) != getattr(defaults, f.name):
-                raise ConfigError(f"{where}.{f.name}: does not apply to a {ev.kind} event "
-                                  f"(its fields: {', '.join(EVENT_FIELDS[ev.kind]) or 'none'})")
-        try:
-            event_start_minutes(ev.at)
-        except ValueError as exc:
-            raise ConfigError(f"{where}.at: {exc}") from None
-        for k in ev.hotspot_kinds:
-            _one_of(f"{where}.hotspot_kinds", k, tuple(s.geography.hotspots))
-        _optional_one_of(f"{where}.mediator_kind", ev.mediator_kind,
-                         ("xiaoma", "full_time", "part_time"))
-        _optional_one_of(f"{where}.unit_type", ev.unit_type, s.units)
-        if ev.unit_type is not None:
-            _optional_index(f"{where}.shift", ev.shift, len(s.units[ev.unit_type].shifts))
-        _optional_one_of(f"{where}.category", ev.category, s.disputes.categories)
-        _optional_index(f"{where}.community", ev.community, s.geography.communities, first=1)
-        _optional_one_of(f"{where}.incident_kind", ev.incident_kind, s.calls.kinds)
-        _optional_index(f"{where}.grid", ev.grid, s.grids.count, first=1)
-
-
-def _check_cross_field(cfg: RunConfig) -> None:
-    s = cfg.scenario
-    _check_events(s)
-    geo = s.geography
-    n_cells = geo.n_cells()
-    if s.grids.count > n_cells:
-        raise ConfigError(
-            f"scenario.grids.count: must be an integer in [1, {n_cells}] (the district has "
-            f"{n_cells} cells of {geo.cell_km} km), got {s.grids.count}"
-        )
-    if geo.streets > n_cells:
-        raise ConfigError(
-            f"scenario.geography.streets: must be in [1, {n_cells}], got {geo.streets}")
-    if not geo.streets <= geo.communities <= n_cells:
-        raise ConfigError(
-            f"scenario.geography.communities: must be in [{geo.streets}, {n_cells}] "
-            f"(at least one per street), got {geo.communities}"
-        )
-    _one_of("scenario.dispatch.rule", s.dispatch.rule, DISPATCH_RULES)
-    _one_of("scenario.dispatch.overflow", s.dispatch.overflow, OVERFLOW_MODES)
-    _one_of("scenario.calls.service_distribution", s.calls.service_distribution,
-            SERVICE_DISTRIBUTIONS)
-    if len(s.calls.hourly_profile) != 24 or sum(s.calls.hourly_profile) <= 0:
-        raise ConfigError(
-            "scenario.calls.hourly_profile: must be 24 non-negative numbers, not all 0")
-    if len(s.calls.weekday_profile) != 7 or sum(s.calls.weekday_profile) <= 0:
-        raise ConfigError(
-            "scenario.calls.weekday_profile: must be 7 non-negative numbers, not all 0")
-    rates = s.calls.rate_per_grid_per_hour
-    if rates is not None and len(rates) != s.grids.count:
-        raise ConfigError(
-            f"scenario.calls.rate_per_grid_per_hour: must list one rate per grid "
-            f"({s.grids.count}), got {len(rates)}"
-        )
-    for name, table in (("calls.kinds", s.calls.kinds), ("disputes.categories",
-                                                         s.disputes.categories)):
-        if not table:
-            raise ConfigError(f"scenario.{name}: must have at least one entry")
-        total = sum(v.share for v in table.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ConfigError(f"scenario.{name}: shares must sum to 1, got {total:g}")
-    if s.calls.found_kinds:
-        total = sum(v.share for v in s.calls.found_kinds.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ConfigError(f"scenario.calls.found_kinds: shares must sum to 1, got {total:g}")
-    for name, unit in s.units.items():
-        if not unit.shifts:
-            raise ConfigError(f"scenario.units.{name}.shifts: must list at least one start hour")
-        for h in unit.shifts:
-            if h >= 24:
-                raise ConfigError(f"scenario.units.{name}.shifts: start hours must be in [0, 24)")
-    if s.disputes.enabled:
-        for lvl in ("community", "street", "district"):
-            if getattr(s.disputes.max_sessions, lvl) < 1:
-                raise ConfigError(f"scenario.disputes.max_sessions.{lvl}: must be >= 1")
+def _interpolates(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_interpolates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_interpolates(v) for v in value)
+    return False
 
 
 def parse_config(cfg: Any) -> RunConfig:
@@ -668,13 +919,48 @@ def parse_config(cfg: Any) -> RunConfig:
 
     Raises ``ConfigError`` with one line naming the field and its allowed range.
     """
+    from sim.config_errors import explain_validation
+
     plain = _to_plain(cfg)
     # Hydra adds its own node when a DictConfig comes from a running app; it is not ours.
     plain.pop("hydra", None)
-    run = _build_dataclass("", RunConfig, plain)
-    apply_policy(run)
-    _check_cross_field(run)
-    return run
+    try:
+        run = RunConfig.model_validate(plain)
+        apply_policy(run)
+        # Re-validate: a policy may have moved a count or grid number out of range.
+        run = RunConfig.model_validate(run.model_dump(exclude_unset=True))
+        _check_map(run)
+        return run
+    except ValidationError as exc:
+        raise ConfigError(explain_validation(exc, RunConfig)) from None
+    except Invalid as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_map(run: RunConfig) -> None:
+    """Read the district (a folder's file errors are config errors naming the file, feature and
+    field); a folder's grids.geojson sets the grid count unless a policy redraws the grids."""
+    from sim.geography import base_district
+
+    s = run.scenario
+    d = base_district(s)
+    if s.district.path is None:
+        return
+    if d.grid_file is not None and run.policy.grids is None:
+        s.grids.count = len(d.grid_file[0])
+    n_cells = int(d.inside.sum())
+    if s.grids.count > n_cells:
+        raise Invalid("scenario.grids.count", f"must be an integer in [1, {n_cells}] (the "
+                      f"district has {n_cells} cells of {s.geography.cell_km:g} km), got "
+                      f"{s.grids.count}")
+    rates = s.calls.rate_per_grid_per_hour
+    if rates is not None and len(rates) != s.grids.count:
+        raise Invalid("scenario.calls.rate_per_grid_per_hour", f"must list one rate per grid "
+                      f"({s.grids.count}), got {len(rates)}")
+    try:
+        _check_events(s, d.n_communities, s.grids.count)
+    except Invalid as exc:
+        raise Invalid(f"scenario.{exc.field}", exc.message) from None
 
 
 def _scaled(count: int, factor: float) -> int:
@@ -692,24 +978,81 @@ def apply_policy(run: RunConfig) -> None:
         setattr(m, name, _scaled(getattr(m, name), p.part_time_factor))
     for unit_type, factor in p.unit_factors.items():
         if unit_type not in s.units:
-            raise ConfigError(f"policy.unit_factors.{unit_type}: unknown unit type; allowed: "
-                              f"{', '.join(s.units)}")
+            raise Invalid(f"policy.unit_factors.{unit_type}", "unknown unit type; allowed: "
+                          f"{', '.join(s.units) or '(none in this scenario)'}")
         s.units[unit_type].per_shift = _scaled(s.units[unit_type].per_shift, factor)
     if p.grids is not None:
         s.grids.count = p.grids
     if p.dispatch_rule is not None:
-        _one_of("policy.dispatch_rule", p.dispatch_rule, DISPATCH_RULES)
         s.dispatch.rule = p.dispatch_rule
     if p.overflow is not None:
-        _one_of("policy.overflow", p.overflow, OVERFLOW_MODES)
         s.dispatch.overflow = p.overflow
     if p.unified_platform is not None:
         s.dispatch.unified_platform = p.unified_platform
     if p.mentoring is not None:
         m.mentoring = p.mentoring
-    s.disputes.screening.hours_per_week *= p.screening_factor
+    if p.screening_factor != 1.0:
+        s.disputes.screening.hours_per_week = min(
+            s.disputes.screening.hours_per_week * p.screening_factor, 168.0)
 
 
 def to_dict(cfg: RunConfig) -> dict:
     """The resolved config as a plain, JSON-serialisable dict."""
-    return dataclasses.asdict(cfg)
+    return cfg.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- Hydra defaults
+
+
+def schema_defaults() -> dict[str, dict]:
+    """The defaults as plain dicts: the config nodes Hydra composes the YAML onto."""
+    scenario = Scenario(name="schema").model_dump(mode="json")
+    scenario.pop("name")
+    run = {"seed": RunConfig.model_fields["seed"].default,
+           "sim": SimSettings().model_dump(mode="json"), "output": Output().model_dump()}
+    policy = Policy().model_dump(mode="json")
+    policy.pop("name")
+    policy.pop("description")
+    return {"scenario": scenario, "policy": policy, "run": run}
+
+
+def schema_paths(model: type[BaseModel] = None, prefix: str = "") -> dict[str, str]:
+    """Every dotted path the schema defines: "leaf", "model", or "table" (a mapping whose keys
+    are free, e.g. policy.unit_factors or scenario.units)."""
+    import typing
+
+    model = model or RunConfig
+    out: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        tp = info.annotation
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and args:
+            tp = args[0]
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            out[path] = "model"
+            out.update(schema_paths(tp, path + "."))
+        elif typing.get_origin(tp) is dict:
+            out[path] = "table"
+            value = typing.get_args(tp)[1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                out.update(schema_paths(value, path + ".<name>."))
+        else:
+            out[path] = "leaf"
+    return out
+
+
+def _register() -> None:
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    # `${len:${scenario.arrival_rates}}`: the hypercube scenario sizes its grids from its rates.
+    OmegaConf.register_new_resolver("len", lambda xs: len(xs), replace=True)
+    nodes = schema_defaults()
+    store = ConfigStore.instance()
+    store.store(group="scenario", name="schema", node=nodes["scenario"])
+    store.store(group="policy", name="schema", node=nodes["policy"])
+    store.store(name="run_schema", node=nodes["run"])
+
+
+_register()

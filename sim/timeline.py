@@ -1,7 +1,7 @@
 """Timeline events: things that happen at set times in a scenario (a festival-night call surge,
 mediators off sick, a wage dispute with forty workers), each a SimPy process.
 
-Kinds (fields of ``sim.config.Event``):
+Kinds (fields of ``sim.events.Event``):
 - ``call_surge``: extra calls near hotspots of ``hotspot_kinds`` (all hotspots if empty), so the
   calls in their grids run at ``factor`` times normal for ``duration_days``;
 - ``mediator_absence``: ``share`` of the mediators of ``mediator_kind`` (all kinds if omitted)
@@ -22,36 +22,12 @@ without the timeline (common random numbers).
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
-from sim.config import Event
+from sim.events import DAY, Event, event_start_minutes
 
-DAY = 1440.0
 INF = math.inf
-_AT = re.compile(r"^\s*day\s+(\d+)(?:\s+(\d{1,2}):(\d{2}))?\s*$", re.IGNORECASE)
-
-
-def event_start_minutes(at) -> float:
-    """Minutes since the start for an event's ``at``: a number of days (0 = start) or a text
-    such as "day 2 14:00" (day 1 is the first day)."""
-    if isinstance(at, bool):
-        raise ValueError(f"must be a number of days or 'day N HH:MM', got {at!r}")
-    if isinstance(at, (int, float)):
-        if at < 0 or math.isnan(at):
-            raise ValueError(f"must be >= 0 days, got {at!r}")
-        return float(at) * DAY
-    m = _AT.match(str(at))
-    if not m:
-        raise ValueError(f"must be a number of days or 'day N HH:MM' (e.g. 'day 2 14:00'), "
-                         f"got {at!r}")
-    day = int(m.group(1))
-    hour = int(m.group(2) or 0)
-    minute = int(m.group(3) or 0)
-    if day < 1 or hour > 23 or minute > 59:
-        raise ValueError(f"day must be >= 1, hour 0-23 and minute 0-59, got {at!r}")
-    return (day - 1) * DAY + hour * 60 + minute
 
 
 def _window(ev: Event) -> float:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
 
 from fake_sweep import FakeVariant, make_fake_sweep  # noqa: E402
 
-from experiments import advisor, collect, compare, metrics_meta, plot, report  # noqa: E402
+from experiments.analysis import advisor, collect, compare, metrics_meta, plot, report  # noqa: E402
 
 BASE = "policy=baseline,scenario.grids.count=30"
 GRIDS = "policy=grids_50,scenario.grids.count=50"

@@ -2,7 +2,7 @@
 
 from PIL import Image
 
-from experiments import animate
+from experiments.demo import animate
 
 
 def test_gif_of_a_timeline(tmp_path):

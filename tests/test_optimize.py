@@ -9,9 +9,9 @@ import math
 import pandas as pd
 import pytest
 
-from experiments import optimize
-from experiments.collect import InputError
-from experiments.optimize import Problem, Target
+from experiments.analysis import optimize
+from experiments.analysis.collect import InputError
+from experiments.analysis.optimize import Problem, Target
 
 
 def test_preset_is_read_from_the_experiment_file():

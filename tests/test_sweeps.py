@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from experiments import collect, compare, plot
+from experiments.analysis import collect, compare, plot
 
 REPO = Path(__file__).resolve().parent.parent
 # Mediation under stress: one case per mediator, no part-time community mediators and six

@@ -3,7 +3,7 @@ Reset (seed, timeline, grid count, staffing), plus live policy knobs that rememb
 setting and a narrative that translates the timeline's notes.
 
 The base config (scenario and other overrides from the command line) is composed once per
-server by ``experiments.demo_app``; Reset only edits a copy of that plain dict, so it needs no
+server by ``experiments.demo.app``; Reset only edits a copy of that plain dict, so it needs no
 Hydra and is safe with several browser tabs.
 """
 

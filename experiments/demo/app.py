@@ -1,7 +1,7 @@
 """The trainers' browser page: the district model with Mesa's update mechanism, our own labels.
 
-Started by ``python -m experiments.demo`` (which runs ``solara run experiments.demo_app``); the
-scenario and other overrides arrive in the environment (see ``experiments.demo_model``).
+Started by ``python -m experiments.demo`` (which runs ``solara run experiments.demo.app``); the
+scenario and other overrides arrive in the environment (see ``experiments.demo.model``).
 
 Layout: the sidebar holds the clock, the language switch's labels, the live policy knobs, the run
 controls (Reset / play-pause / Step, pause between steps, steps per press) and the Reset
@@ -24,10 +24,10 @@ import solara.lab
 from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
 
-from experiments.demo_charts import busy_chart, disputes_chart, response_chart
-from experiments.demo_map import map_figure
-from experiments.demo_model import DemoModel, base_setup, timeline_choices
-from experiments.demo_text import clock, t
+from experiments.demo.charts import busy_chart, disputes_chart, response_chart
+from experiments.demo.map import map_figure
+from experiments.demo.model import DemoModel, base_setup, timeline_choices
+from experiments.demo.text import clock, t
 from sim.config import ConfigError
 from sim.timeline import event_start_minutes
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sim.config import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = "small_district"   # the full district redraws too slowly for a classroom
 EXIT_BAD_CONFIG = 2
 
@@ -48,7 +48,7 @@ def check(overrides: list[str]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     os.environ["DISTRICT_DEMO_OVERRIDES"] = json.dumps(overrides)
-    from experiments.demo_model import DemoModel
+    from experiments.demo.model import DemoModel
 
     try:
         DemoModel()
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "MPLBACKEND": "Agg",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     })
-    cmd = [sys.executable, "-m", "solara", "run", "experiments.demo_app", "--host", args.host,
+    cmd = [sys.executable, "-m", "solara", "run", "experiments.demo.app", "--host", args.host,
            "--port", str(args.port), "--no-open", "--production", "--no-check-version"]
     print(f"District demo on http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
     os.chdir(ROOT)

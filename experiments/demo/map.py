@@ -22,7 +22,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from experiments.demo_text import clock, t  # noqa: E402
+from experiments.demo.text import clock, t  # noqa: E402
 
 # Chinese labels need a CJK font (Debian: fonts-wqy-microhei); matplotlib falls back per glyph.
 # A font installed after matplotlib built its cache is invisible to it, so add known files.

@@ -10,8 +10,8 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.demo_map import LEVEL_COLOURS, PRIORITY_COLOURS
-from experiments.demo_text import t
+from experiments.demo.map import LEVEL_COLOURS, PRIORITY_COLOURS
+from experiments.demo.text import t
 
 UNIT_COLOURS = {"police": "#1f77b4", "armed_patrol": "#2ca02c", "rapid_response": "#d62728",
                 "guard": "#9467bd"}

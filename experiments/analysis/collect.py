@@ -1,0 +1,420 @@
+"""Collect a Hydra multirun sweep into sweep-level tables.
+
+``python -m experiments.collect <sweep dir>`` reads every finished job folder
+(``<sweep dir>/<job num>/`` with a ``DONE`` marker), and writes into the sweep dir:
+
+* ``runs.parquet``      one row per run: override label columns, ``variant``, ``seed``,
+  ``job``, ``wall_seconds`` and one column per summary metric;
+* ``incidents.parquet`` and ``disputes.parquet``: the per-run tables stacked, with
+  ``variant``, ``seed`` and ``job`` columns added.
+
+Job folders without ``DONE`` are skipped and reported, never half-read: a crashed or
+still-running job must not silently bias the means. Every write is atomic (temp file in
+the same directory, then ``os.replace``) so a reader never sees a truncated parquet file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from sim.output import atomic_write
+
+DONE_MARKER = "DONE"
+SUMMARY_FILE = "summary.json"
+RUNS_FILE = "runs.parquet"
+INCIDENTS_FILE = "incidents.parquet"
+DISPUTES_FILE = "disputes.parquet"
+LONG_TABLES = (INCIDENTS_FILE, DISPUTES_FILE)
+DEFAULT_VARIANT = "default"
+
+# Columns of runs.parquet that are neither override labels nor metrics.
+META_COLUMNS = ("variant", "seed", "job", "wall_seconds", "git_commit")
+# Sweep-level outputs that live next to the job folders and must never be mistaken for jobs.
+_NOT_JOB_DIRS = {"figures"}
+# Label columns whose override key would shadow a metric or meta column get this prefix.
+_SHADOW_PREFIX = "override."
+
+
+class InputError(Exception):
+    """Bad user input (missing dir, nothing to analyse, unknown label); CLIs exit with 2."""
+
+
+@dataclass
+class CollectResult:
+    """Outcome of :func:`collect`: the runs table plus what was skipped and why."""
+
+    runs: pd.DataFrame
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def atomic_write_parquet(path: Path, data: pd.DataFrame | pa.Table) -> Path:
+    """Write a DataFrame or Arrow table to ``path`` as parquet, atomically."""
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+# --------------------------------------------------------------------------- job discovery
+
+
+def require_dir(sweep_dir: str | os.PathLike) -> Path:
+    """Return ``sweep_dir`` as a Path or raise InputError if it is not a directory."""
+    path = Path(sweep_dir)
+    if not path.is_dir():
+        raise InputError(f"sweep directory not found: {path}")
+    return path
+
+
+def find_job_dirs(sweep_dir: Path) -> list[Path]:
+    """List the job folders of a sweep, in Hydra job-number order."""
+    jobs = []
+    for child in Path(sweep_dir).iterdir():
+        if not child.is_dir() or child.name.startswith(".") or child.name in _NOT_JOB_DIRS:
+            continue
+        looks_like_job = (
+            child.name.isdigit()
+            or (child / ".hydra").is_dir()
+            or (child / SUMMARY_FILE).exists()
+            or (child / DONE_MARKER).exists()
+        )
+        if looks_like_job:
+            jobs.append(child)
+    # Numeric order, so that variant order follows the sweep order rather than "1, 10, 2".
+    return sorted(jobs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit()
+                                       else 0, p.name))
+
+
+def read_overrides(job_dir: Path) -> list[str]:
+    """Return the Hydra overrides of a job (``[]`` if the job has no .hydra/overrides.yaml)."""
+    path = Path(job_dir) / ".hydra" / "overrides.yaml"
+    if not path.exists():
+        return []
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(loaded, list):
+        raise ValueError(f"{path} is not a YAML list")
+    return [str(item) for item in loaded]
+
+
+def parse_override(override: str) -> tuple[str, str]:
+    """Split ``key=value`` (also ``+key=value``, ``~key``) into a (key, value) pair."""
+    key, sep, value = override.partition("=")
+    key = key.lstrip("+")
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return key.strip(), value if sep else ""
+
+
+def variant_overrides(overrides: Iterable[str]) -> list[str]:
+    """Drop the seed override: what remains identifies the variant."""
+    return [o for o in overrides if parse_override(o)[0] != "seed"]
+
+
+def variant_label(overrides: Iterable[str], varying: Collection[str] | None = None) -> str:
+    """Join the non-seed overrides into the variant string, e.g. ``policy=grids_50``.
+
+    With ``varying`` (override keys), only overrides whose key is in it are kept: settings
+    shared by the whole sweep (``scenario=small_district``) would only lengthen every label.
+    """
+    parts = variant_overrides(overrides)
+    if varying is not None:
+        parts = [o for o in parts if parse_override(o)[0] in varying]
+    return ",".join(parts) if parts else DEFAULT_VARIANT
+
+
+def varying_keys(override_lists: Iterable[Iterable[str]]) -> set[str]:
+    """Override keys (seed excluded) whose value differs between runs, or that some lack."""
+    values: dict[str, set] = {}
+    lists = [dict(parse_override(o) for o in variant_overrides(ovs)) for ovs in override_lists]
+    for pairs in lists:
+        for key in pairs:
+            values.setdefault(key, set())
+    for pairs in lists:
+        for key, seen in values.items():
+            seen.add(pairs.get(key))  # None: this run does not set the key at all
+    return {key for key, seen in values.items() if len(seen) > 1}
+
+
+def constant_overrides(runs: pd.DataFrame) -> list[str]:
+    """``key=value`` overrides that every run of a runs table shares (seed excluded).
+
+    These are left out of the variant labels; reports print them once in a header line.
+    """
+    common = []
+    for column in label_columns(runs):
+        values = runs[column]
+        if len(values) and values.notna().all() and values.nunique() == 1:
+            key = column.removeprefix(_SHADOW_PREFIX)
+            common.append(f"{key}={values.iloc[0]}")
+    return common
+
+
+def common_settings_line(runs: pd.DataFrame) -> str:
+    """One sentence naming the settings shared by all runs, or '' if there are none."""
+    common = constant_overrides(runs)
+    return ("Common to all runs: " + ", ".join(f"`{o}`" for o in common) + ".") if common \
+        else ""
+
+
+def _run_seed(summary: dict, overrides: list[str]) -> int | None:
+    """Prefer the seed the run reports it used; fall back to config, then the override."""
+    candidates = [summary.get("seed"), (summary.get("config") or {}).get("seed")]
+    candidates += [parse_override(o)[1] for o in overrides if parse_override(o)[0] == "seed"]
+    for value in candidates:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _as_float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def _read_job(job_dir: Path) -> tuple[dict | None, str | None]:
+    """Return (row, None) for a usable job or (None, reason) for a skipped one."""
+    if not (job_dir / DONE_MARKER).exists():
+        return None, "no DONE marker (job failed or still running)"
+    try:
+        summary = json.loads((job_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable {SUMMARY_FILE}: {exc}"
+    metrics = summary.get("metrics")
+    if not isinstance(metrics, dict):
+        return None, f"{SUMMARY_FILE} has no 'metrics' mapping"
+    try:
+        overrides = read_overrides(job_dir)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return None, f"unreadable .hydra/overrides.yaml: {exc}"
+
+    row: dict = {}
+    for override in variant_overrides(overrides):
+        key, value = parse_override(override)
+        if key in META_COLUMNS or key in metrics:
+            key = f"{_SHADOW_PREFIX}{key}"  # never let a label shadow a metric or meta column
+        row[key] = value
+    # The label depends on the whole sweep (which keys vary), so collect() sets it.
+    row["variant"] = None
+    row["_overrides"] = overrides
+    row["seed"] = _run_seed(summary, overrides)
+    row["job"] = job_dir.name
+    row["wall_seconds"] = _as_float(summary.get("wall_seconds"))
+    row["git_commit"] = str(summary.get("git_commit", ""))
+    row["_metrics"] = {str(k): _as_float(v) for k, v in metrics.items()}
+    return row, None
+
+
+def _build_runs_frame(rows: list[dict]) -> pd.DataFrame:
+    label_keys: list[str] = []
+    metric_keys: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in META_COLUMNS and not key.startswith("_") and key not in label_keys:
+                label_keys.append(key)
+        for key in row["_metrics"]:
+            if key not in metric_keys:
+                metric_keys.append(key)
+    records = []
+    for row in rows:
+        record = {k: row.get(k) for k in label_keys}
+        record.update({k: row[k] for k in META_COLUMNS})
+        record.update({k: row["_metrics"].get(k, math.nan) for k in metric_keys})
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=label_keys + list(META_COLUMNS)
+                                      + metric_keys)
+    # Labels stay strings (a numeric-looking "50" is still a category label here); the
+    # plotting code converts them when it wants a numeric axis.
+    for key in label_keys:
+        frame[key] = frame[key].astype("string")
+    frame["variant"] = frame["variant"].astype("string")
+    frame["job"] = frame["job"].astype("string")
+    frame["git_commit"] = frame["git_commit"].astype("string")
+    frame["seed"] = frame["seed"].astype("Int64")
+    for key in metric_keys:
+        frame[key] = pd.to_numeric(frame[key], errors="coerce").astype("float64")
+    return frame
+
+
+def _stack_long_table(jobs: list[tuple[Path, dict]], filename: str,
+                      notes: list[str]) -> pa.Table | None:
+    tables = []
+    for job_dir, row in jobs:
+        path = job_dir / filename
+        if not path.exists():
+            notes.append(f"job {job_dir.name}: {filename} missing")
+            continue
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            notes.append(f"job {job_dir.name}: unreadable {filename}: {exc}")
+            continue
+        n = table.num_rows
+        for name in ("variant", "seed", "job"):
+            if name in table.column_names:  # the run's own column would be ambiguous
+                table = table.drop_columns([name])
+        seed = row["seed"]
+        table = table.append_column("variant", pa.array([row["variant"]] * n, pa.string()))
+        table = table.append_column("seed", pa.array([seed] * n, pa.int64()))
+        table = table.append_column("job", pa.array([job_dir.name] * n, pa.string()))
+        tables.append(table)
+    if not tables:
+        return None
+    # "permissive" lets an all-null column from a quiet run unify with a typed column.
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def collect(sweep_dir: str | os.PathLike, write: bool = True) -> CollectResult:
+    """Collect all finished jobs of ``sweep_dir``; write the sweep-level tables if ``write``.
+
+    Raises InputError if the directory is missing or holds no finished job.
+    """
+    sweep = require_dir(sweep_dir)
+    job_dirs = find_job_dirs(sweep)
+    if not job_dirs:
+        hint = " (this looks like a single run folder)" if (sweep / DONE_MARKER).exists() else ""
+        raise InputError(f"no job folders found in {sweep}{hint}; pass a Hydra multirun "
+                         "sweep directory containing <job num>/ folders")
+    good: list[tuple[Path, dict]] = []
+    skipped: list[tuple[str, str]] = []
+    for job_dir in job_dirs:
+        row, reason = _read_job(job_dir)
+        if row is None:
+            skipped.append((job_dir.name, reason))
+        else:
+            good.append((job_dir, row))
+    if not good:
+        details = "; ".join(f"{job}: {why}" for job, why in skipped)
+        raise InputError(f"no finished runs in {sweep} ({details})")
+
+    notes: list[str] = []
+    varying = varying_keys(row["_overrides"] for _, row in good)
+    for _, row in good:
+        row["variant"] = variant_label(row["_overrides"], varying)
+    runs = _build_runs_frame([row for _, row in good])
+    missing_seed = runs.loc[runs["seed"].isna(), "job"].tolist()
+    if missing_seed:
+        notes.append(f"no seed found for jobs {missing_seed}; they cannot be paired")
+    dup = runs.dropna(subset=["seed"]).duplicated(subset=["variant", "seed"], keep=False)
+    if dup.any():
+        notes.append("duplicate (variant, seed) runs in jobs "
+                     f"{runs.loc[dup[dup].index, 'job'].tolist()}; they will be averaged")
+
+    result = CollectResult(runs=runs, skipped=skipped, warnings=notes)
+    if write:
+        result.written.append(atomic_write_parquet(sweep / RUNS_FILE, runs))
+        for filename in LONG_TABLES:
+            table = _stack_long_table(good, filename, notes)
+            target = sweep / filename
+            if table is None:
+                # A stale table from an earlier collect would be silently mixed in later.
+                target.unlink(missing_ok=True)
+                continue
+            result.written.append(atomic_write_parquet(target, table))
+    return result
+
+
+# --------------------------------------------------------------------------- loading helpers
+
+
+def _runs_is_stale(sweep: Path) -> bool:
+    runs_path = sweep / RUNS_FILE
+    if not runs_path.exists():
+        return True
+    built = runs_path.stat().st_mtime
+    # A job that finished after the last collect would otherwise be silently left out.
+    return any((job / DONE_MARKER).exists() and (job / DONE_MARKER).stat().st_mtime > built
+               for job in find_job_dirs(sweep))
+
+
+def load_runs(sweep_dir: str | os.PathLike, recollect: bool = False,
+              log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Return runs.parquet of a sweep, (re)collecting first if missing, stale or asked to."""
+    sweep = require_dir(sweep_dir)
+    if recollect or _runs_is_stale(sweep):
+        result = collect(sweep)
+        if log is not None:
+            log(describe(result))
+        return result.runs
+    return pd.read_parquet(sweep / RUNS_FILE)
+
+
+def load_long_table(sweep_dir: str | os.PathLike, filename: str) -> pd.DataFrame | None:
+    """Return a stacked per-run table (incidents/disputes) of a sweep, or None if absent."""
+    path = Path(sweep_dir) / filename
+    if not path.exists():
+        return None
+    return pd.read_parquet(path)
+
+
+def metric_columns(runs: pd.DataFrame) -> list[str]:
+    """Metric columns of a runs table: numeric columns that are not meta columns."""
+    return [c for c in runs.columns if c not in META_COLUMNS
+            and pd.api.types.is_float_dtype(runs[c])]
+
+
+def label_columns(runs: pd.DataFrame) -> list[str]:
+    """Override label columns of a runs table (everything that is neither meta nor metric)."""
+    metrics = set(metric_columns(runs))
+    return [c for c in runs.columns if c not in META_COLUMNS and c not in metrics]
+
+
+def variant_order(runs: pd.DataFrame) -> list[str]:
+    """Variants in sweep order (order of first appearance by job number)."""
+    return list(dict.fromkeys(runs["variant"].astype(str)))
+
+
+def describe(result: CollectResult) -> str:
+    """One human-readable paragraph summarising a collection."""
+    runs = result.runs
+    lines = [f"collected {len(runs)} runs: {runs['variant'].nunique()} variants, "
+             f"{runs['seed'].nunique()} seeds"]
+    if common_settings_line(runs):
+        lines.append(common_settings_line(runs).replace("`", ""))
+    if result.skipped:
+        lines.append(f"skipped {len(result.skipped)} job(s):")
+        lines += [f"  job {job}: {why}" for job, why in result.skipped]
+    lines += [f"warning: {note}" for note in result.warnings]
+    lines += [f"wrote {path}" for path in result.written]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.collect",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("sweep_dir", help="Hydra multirun sweep directory")
+    args = parser.parse_args(argv)
+    try:
+        result = collect(args.sweep_dir)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(describe(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
