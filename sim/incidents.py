@@ -195,6 +195,9 @@ class IncidentDesk:
             dtype=bool,
         )
         self.has_support = bool(self.support_mask.any())
+        # Hook for the police-mediation link (sim/police_mediation.py): told when an incident
+        # is done with, cleared or handed to the backup force.
+        self.on_done = None
 
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run)."""
@@ -251,6 +254,8 @@ class IncidentDesk:
             inc.overflow = True          # handed to the backup force outside the model
             self._satisfy(inc, self.model.cfg.scenario.residents.satisfaction_overflow)
             self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
+            if self.on_done is not None:    # police-mediation link hook
+                self.on_done(inc)
             return
         unit = yield request
         travel = self.dispatcher.travel_time(unit, inc.x, inc.y)
@@ -282,6 +287,8 @@ class IncidentDesk:
         inc.t_cleared = env.now
         self.dispatcher.release(unit)
         self.model.return_to_patrol(unit)
+        if self.on_done is not None:        # police-mediation link hook
+            self.on_done(inc)
 
     def support(self, inc: Incident, on_scene_mean: float):
         """A rapid-response team joins a violent priority-1 incident if one is free (no queue)."""

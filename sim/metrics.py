@@ -26,25 +26,32 @@ def _q(values: pd.Series, q: float) -> float:
 
 
 def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dict[str, float]:
-    closed = disputes[disputes.outcome != "open"]
+    """Mediation outcomes.  The reported success rate counts the cases taken for mediation
+    (not those redirected at intake); `disputes_resolved_share` counts every case raised."""
+    taken = disputes[disputes.outcome != "redirected"]
+    closed = taken[taken.outcome != "open"]
     settled = closed[closed.outcome == "settled"]
     settle_days = (settled.t_closed - settled.t_raised) / DAY
+    close_days = (closed.t_closed - closed.t_raised) / DAY
     first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
     years = days / 365.0
     return {
         "disputes_raised": float(len(disputes)),
         "disputes_closed": float(len(closed)),
         "mediation_success_rate": _share(closed.outcome == "settled"),
+        "disputes_resolved_share": _share(disputes.outcome == "settled"),
+        "redirected_share": _share(disputes.outcome == "redirected"),
         "community_settled_share": _share((closed.outcome == "settled")
                                           & (closed.level == "community")),
         "time_to_settle_p50_days": _q(settle_days, 0.5),
         "time_to_settle_p90_days": _q(settle_days, 0.9),
+        "closed_within_30_days_share": _share(close_days <= 30.0),
         "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
         "escalation_rate": _share(closed.escalations > 0),
         "court_share": _share(closed.outcome == "court"),
         "violent_turns_per_100k": (float((disputes.outcome == "violent").sum()) / population
                                    * 1e5 / years) if population and years else math.nan,
-        "money_at_stake_yuan": float(disputes.amount_yuan.sum()),
+        "money_at_stake_yuan": float(taken.amount_yuan.sum()),
     }
 
 
@@ -79,8 +86,8 @@ def incident_metrics(incidents: pd.DataFrame, p1_target_min: float,
 
 
 def utilisation_metrics(model) -> dict[str, float]:
-    """Busy share of on-duty time per unit type; occupied share of caseload slots per
-    mediator kind."""
+    """Busy share of on-duty time per unit type; share of paid hours at work per mediator
+    kind."""
     now = model.env.now
     out: dict[str, float] = {}
     busy: dict[str, list[float]] = {}
@@ -92,15 +99,60 @@ def utilisation_metrics(model) -> dict[str, float]:
     for name in model.cfg.scenario.units:
         b, d = busy.get(name, (0.0, 0.0))
         out[f"utilisation_unit_{name}"] = b / d if d > 0 else math.nan
-    slots: dict[str, list[float]] = {}
-    for m in model.mediation.mediators:
-        acc = slots.setdefault(m.kind, [0.0, 0.0])
-        acc[0] += m.slot_minutes(now)
-        acc[1] += m.caseload * now
-    for kind in ("xiaoma", "full_time", "part_time"):
-        used, cap = slots.get(kind, (0.0, 0.0))
-        out[f"utilisation_mediator_{kind}"] = used / cap if cap > 0 else math.nan
+    out.update(mediator_hours_utilisation(model))
     return out
+
+
+def mediator_hours_utilisation(model) -> dict[str, float]:
+    """Share of paid hours spent on casework, screening visits and mentoring, per kind of
+    mediator (the street studios' seniors apart from the other full-timers)."""
+    from agents.mediator import HOUR_KINDS
+
+    now = model.env.now
+    weeks = now / (7 * DAY)
+    acc = {k: [0.0, 0.0] for k in HOUR_KINDS}
+    for m in model.mediation.mediators:
+        a = acc[m.hour_kind]
+        a[0] += m.work_done(now) / 60.0 + m.screening_hours * weeks
+        a[1] += m.paid_hours * weeks
+    out = {f"utilisation_mediator_{k}": (used / paid if paid > 0 else math.nan)
+           for k, (used, paid) in acc.items()}
+    used, paid = (sum(a[i] for a in acc.values()) for i in (0, 1))
+    out["utilisation_mediator_hours"] = used / paid if paid > 0 else math.nan
+    return out
+
+
+def link_metrics(model, incidents: pd.DataFrame, disputes: pd.DataFrame,
+                 days: float) -> dict[str, float]:
+    """Disputes at the police and the residents' side: the dispute-related share of reported
+    incidents, referrals, violence from every channel, cases per mediator, satisfaction."""
+    from sim.police_mediation import DISPUTE_CALL_KINDS
+
+    med = model.mediation
+    reported = incidents[incidents.source != "patrol"]
+    dispute_related = reported.kind.isin(DISPUTE_CALL_KINDS) | (reported.source == "dispute")
+    years = days / 365.0
+    n = model.residents.n
+    taken = float((disputes.outcome != "redirected").sum())
+    violent = float((disputes.outcome == "violent").sum()
+                    + med.conflicts.counts["violent_outside"])
+    counts = med.police.counts
+    calls = counts["first_calls"]
+    sev = med.conflicts.severity_at_intake
+    return {
+        "dispute_calls_share": _share(dispute_related),
+        "repeat_calls": float(counts["repeat_calls"]),
+        "police_settled_on_spot_share": (counts["settled_on_spot"] / calls if calls
+                                         else math.nan),
+        "police_referred_share_of_raised": _share(disputes.source == "police"),
+        "cases_per_1000_per_year": taken / n * 1000 / years if n and years else math.nan,
+        "violent_turns_per_100k": violent / n * 1e5 / years if n and years else math.nan,
+        "cases_per_mediator_per_year": (taken / len(med.mediators) / years
+                                        if med.mediators and years else math.nan),
+        "mean_severity_at_intake": float(np.mean(sev)) if sev else math.nan,
+        "mean_satisfaction": model.residents.contacted_satisfaction,
+        "party_satisfaction": model.residents.party_satisfaction,
+    }
 
 
 def staffing_cost(model) -> float:
@@ -124,7 +176,7 @@ def summarise(model, incidents: pd.DataFrame, disputes: pd.DataFrame) -> dict[st
                                     model.env.now))
     metrics.update(survival.time_quantiles(incidents, disputes, model.env.now))
     metrics.update(utilisation_metrics(model))
-    metrics["mean_satisfaction"] = model.residents.mean_satisfaction
+    metrics.update(link_metrics(model, incidents, disputes, days))
     metrics["annual_staffing_cost_yuan"] = staffing_cost(model)
     metrics["deterred_calls"] = float(model.deterred)
     metrics["simulated_days"] = model.env.now / DAY

@@ -30,7 +30,7 @@ DISPUTE_COLUMNS = [
     "t_first_session", "t_closed", "outcome", "level", "escalations", "mediator_id",
     "mediator_kind",
     # beyond the contract's minimum:
-    "sessions", "raiser",
+    "sessions", "raiser", "source", "n_parties", "intake_level",
 ]
 _RENAME = {"x": "x_km", "y": "y_km"}
 
@@ -57,10 +57,10 @@ def disputes_frame(disputes: list[Dispute]) -> pd.DataFrame:
     df = _frame(disputes, Dispute, DISPUTE_COLUMNS)
     df = df.astype({"dispute_id": "int64", "community": "int32", "street": "int32",
                     "escalations": "int16", "mediator_id": "int64", "sessions": "int16",
-                    "raiser": "int64"})
+                    "raiser": "int64", "n_parties": "int32"})
     for col in ("severity", "amount_yuan", "t_raised", "t_first_session", "t_closed"):
         df[col] = df[col].astype("float64")
-    for col in ("category", "outcome", "level", "mediator_kind"):
+    for col in ("category", "outcome", "level", "mediator_kind", "source", "intake_level"):
         df[col] = df[col].astype("string")
     return df
 

@@ -168,7 +168,19 @@ _META: dict[str, Meta] = {
                                        "bookkeeping", 0.02)
        for k, name, zh in (("xiaoma", "Xiao Ma mediators", "小马调解员"),
                            ("full_time", "full-time mediators", "专职调解员"),
-                           ("part_time", "part-time mediators", "兼职调解员"))},
+                           ("part_time", "part-time mediators", "兼职调解员"),
+                           ("senior", "senior mediators (Lao Ma)", "老马调解员"),
+                           ("hours", "all mediators (paid hours)", "全部调解员（带薪工时）"))},
+    "dispute_calls_share": _m(0, "share", "%", "Dispute-related share of police calls",
+                              "涉纠纷警情占比", "bookkeeping", 0.01),
+    "mean_severity_at_intake": _m(-1, "score", "", "Mean severity at intake",
+                                  "受理时平均严重程度", "mediation", 0.02, False,
+                                  "two hundredths of the 0..1 severity scale"),
+    "cases_per_mediator_per_year": _m(0, "rate", "", "Cases per mediator a year",
+                                      "每名调解员年案件数", "bookkeeping", "5%"),
+    "party_satisfaction": _m(1, "score", "", "Satisfaction of dispute parties",
+                             "纠纷当事人满意度", "residents", 0.02, False,
+                             "two hundredths of the 0..1 satisfaction scale"),
 }
 
 # Short names for the brief's sentences (English, Chinese).
