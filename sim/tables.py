@@ -378,11 +378,18 @@ class Robustness(Table):
     same_direction_share: Series[float] = field(
         "worlds whose mean difference has the original's sign", SHARE, ge=0, le=1,
         null="no world")
+    flipped_to: Series[pd.StringDtype] = field(
+        "the verdicts of the worlds where it does not hold, e.g. worse in 14",
+        null="it holds everywhere")
     flip_driver: Series[pd.StringDtype] = field(
         "assumed number that best separates worlds where the verdict flips from those where "
         "it holds (largest |AUC - 0.5|)", null="no flip, or it never holds")
     flip_auc: Series[float] = field(
         "P(its value is higher in a flipping world than in a holding one)", SHARE, ge=0, le=1,
+        null="no flip, or it never holds")
+    flip_p: Series[float] = field(
+        "Mann-Whitney p-value of that AUC times the number of assumptions tested "
+        "(Bonferroni); below 0.05 the report names the driver", "p", ge=0, le=1,
         null="no flip, or it never holds")
     flip_rule: Series[pd.StringDtype] = field(
         "the best single split on it, e.g. holds in 12/12 worlds with x < 0.6, 2/8 above",
@@ -392,6 +399,8 @@ class Robustness(Table):
         "worlds", null="fewer than 3 worlds")
     effect_rho: Series[float] = field("that Spearman correlation", "-1..1", ge=-1, le=1,
                                       null="fewer than 3 worlds")
+    effect_p: Series[float] = field("its p-value times the number of assumptions tested",
+                                    "p", ge=0, le=1, null="fewer than 3 worlds")
 
 
 TABLES: dict[str, type[Table]] = {

@@ -50,12 +50,32 @@ def test_the_flip_driver_is_the_number_that_separates_flip_from_hold():
                              "holds": holds, "diff": diffs})
     found = R.drivers(plan, verdicts, "m", "v")
     assert found["flip_driver"] == "scenario.x2" and found["flip_auc"] == 1.0
+    assert found["flip_p"] < 0.01          # 4 numbers tested: p x 4, still clear
     k = int(holds.sum())
     assert found["flip_rule"].startswith(f"holds in {k}/{k} worlds with scenario.x2 < ")
     assert found["flip_rule"].endswith(f"0/{20 - k} above")
     threshold = float(found["flip_rule"].split("< ")[1].split(",")[0])
     assert 10 * unit[holds, 2].max() < threshold < 10 * unit[~holds, 2].min()
     assert found["effect_driver"] == "scenario.x1" and found["effect_rho"] == pytest.approx(1)
+    assert found["effect_p"] < 0.01
+
+
+def test_a_chance_association_among_many_numbers_is_not_named():
+    rng = np.random.default_rng(7)
+    unit = rng.random((20, 150))               # 150 numbers, none related to the flips
+    holds = np.arange(20) % 3 != 0
+    plan = _plan_with_worlds(unit)
+    verdicts = pd.DataFrame({"world": range(20), "metric": "m", "variant": "v",
+                             "verdict": np.where(holds, "better", R.NO_DIFF),
+                             "holds": holds, "diff": rng.normal(size=20)})
+    found = R.drivers(plan, verdicts, "m", "v")
+    assert abs(found["flip_auc"] - 0.5) > 0.25            # the best of 150 looks strong...
+    assert found["flip_p"] > 0.05                         # ...but not once adjusted
+    row = pd.Series({"metric": "m", "variant": "v", "baseline": "b", "verdict": "better",
+                     "diff": 1.0, "ci_low": 0.5, "ci_high": 1.5, "worlds": 20,
+                     "holds_share": holds.mean(), "holds_ci_low": 0.4, "holds_ci_high": 0.8,
+                     "flipped_to": "no detectable difference in 7", **found})
+    assert "no single assumption explains the flips" in R.line(row)
 
 
 def test_no_flip_no_flip_driver():

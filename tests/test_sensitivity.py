@@ -156,13 +156,14 @@ def test_a_small_morris_run_end_to_end_and_its_resume(tmp_path):
     assert (out / "figures" / "sensitivity_response_p90_min_p1.png").exists()
     assert "## response_p90_min_p1" in (out / "sensitivity.md").read_text()
 
-    # Killed half-way: one run lost its DONE marker. Resuming makes that run only (in-process
-    # here, to keep the test short: the same plan and run() the command uses).
+    # Killed half-way: one run lost its DONE marker. Resuming makes that run only; here
+    # in-process and with launcher=local, which must make the very runs the Hydra multirun
+    # made (else the five kept runs' configs would not match and would be made again).
     lost = out / "samples" / "s00003_seed0"
     kept = out / "samples" / "s00004_seed0" / "summary.json"
     before = kept.stat().st_mtime_ns
     (lost / "DONE").unlink()
-    plan = S.check(overrides)
+    plan = S.check([*overrides, "launcher=local", "n_jobs=1"])
     assert A.missing(plan.points, plan.seeds, out / "samples", plan.plain) == ["s00003"]
     said: list[str] = []
     assert S.run(plan, out, log=said.append) == 0

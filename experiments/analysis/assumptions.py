@@ -16,17 +16,23 @@ such a range is scaled by the ratio of this scenario's value to the default's (3
 to 1 (dispute categories, incident kinds) are sampled as weights and divided by their table's
 sum, so each run gets a valid table.
 
-**How.** Each point of the design becomes one option of a Hydra config group, a file
-``<run dir>/conf/<group>/<name>.yaml`` holding the sampled values under ``# @package
-_global_``; the runs are one Hydra multirun of ``experiments.run``'s job over that group and
-the seeds (``+sample=s00000,s00001,... seed=0,1``), launched in a subprocess with the same
-launchers as any sweep (``hydra/launcher=joblib`` with ``n_jobs`` locally; ``slurm``,
-``submitit_local`` or ``ray`` on a cluster).  So every sample is an ordinary run folder
-(``experiments.collect`` reads them), a killed analysis resumes like a killed sweep (a run
-folder with ``DONE`` and the same config is kept, only the missing ones are launched), and a
-cluster needs no code of its own.  The multirun skips ``experiments.run``'s own up-front check
-of every combination (one Hydra compose each, ~0.4 s): every point's config is validated here
-first, in-process.
+**How.** Every point and seed is one ordinary run folder, ``<sweep dir>/<point>_seed<k>/``
+(the run's files, ``.hydra/overrides.yaml``, ``DONE`` last), so ``experiments.collect`` reads
+them and a killed analysis resumes like a killed sweep: a folder with ``DONE`` and the same
+config is kept, only the missing runs are made.  Every point's config is validated in-process
+before the first run.  Two ways to make the runs:
+
+* ``launcher=local`` (the default): a joblib process pool here, ``n_jobs`` workers (-1: every
+  core), as the sweeps' default Hydra joblib launcher does, each worker calling
+  ``Simulation(config).run()``.  Chosen over a Hydra multirun for the local case because Hydra
+  composes every job's config twice (once to check the batch, once in the worker, ~0.2-0.4 s
+  each), which doubles the cost of the short runs a screening is made of;
+* ``launcher=joblib|basic|submitit_local|slurm|ray``: the same runs as one Hydra multirun of
+  ``experiments.run``'s job, through that Hydra launcher, for a cluster.  Each point is an
+  option of a config group, a file ``<run dir>/conf/<group>/<point>.yaml`` holding its values
+  under ``# @package _global_``, and the multirun sweeps that group and the seeds
+  (``+sample=s00000,s00001,... seed=0,1``); it is launched in a subprocess without
+  ``experiments.run``'s own up-front check of every combination (done here already).
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ from sim.output import json_ready, write_text
 from sim.provenance import ASSUMED, Parameter, parameters
 
 REPO = CONF_DIR.parent
-LAUNCHERS = ("joblib", "basic", "submitit_local", "submitit_slurm", "slurm", "ray")
+LOCAL = "local"
+LAUNCHERS = (LOCAL, "joblib", "basic", "submitit_local", "submitit_slurm", "slurm", "ray")
 # experiments.run's job, without its command's up-front check of every combination.
 RUN_JOB = "from experiments.run import run_job; run_job()"
 _SHARE = re.compile(r"^(?P<table>.+)\.[^.]+\.share$")
@@ -363,6 +370,63 @@ class Launch:
 
     def folders(self) -> list[Path]:
         return [run_folder(self.sweep_dir, o, s) for o in self.options for s in self.seeds]
+
+
+def run_here(plain: dict, points: dict[str, dict], job: Launch, log: Log = print) -> int:
+    """Make `job`'s runs in a joblib process pool in this process; 0 if every one finished.
+    Each run's folder is what the Hydra route leaves, but for Hydra's own config files."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    tasks = []
+    for option in job.options:
+        for seed in job.seeds:
+            cfg = merged(plain, points[option])
+            cfg["seed"] = seed
+            overrides = [*job.run_overrides, f"+{job.group}={option}", f"seed={seed}"]
+            tasks.append(delayed(_run_point)(cfg, str(run_folder(job.sweep_dir, option, seed)),
+                                             overrides))
+    if not tasks:
+        return 0
+    failed = []
+    bar = tqdm(total=len(tasks), unit="run", desc="runs", delay=2, leave=False,
+               disable=not sys.stderr.isatty())
+    pool = Parallel(n_jobs=job.n_jobs, return_as="generator_unordered")
+    for error in pool(tasks):
+        bar.update(1)
+        if error is not None:
+            failed.append(error)
+    bar.close()
+    for error in failed[:5]:
+        log(f"error: {error}")
+    return 1 if failed else 0
+
+
+def _run_point(cfg: dict, folder: str, overrides: list[str]) -> str | None:
+    """One run in a worker: None if it finished, else what went wrong."""
+    import logging
+
+    from sim.simulation import Simulation
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    try:
+        result = Simulation(cfg).run(progress=False)
+        hydra_dir = Path(folder) / ".hydra"
+        hydra_dir.mkdir(parents=True, exist_ok=True)
+        write_text(hydra_dir / "overrides.yaml", yaml.safe_dump(overrides))
+        result.write(folder)
+    except Exception as exc:   # reported with the folder; the other runs go on
+        return f"{folder}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def execute(plain: dict, points: dict[str, dict], job: Launch, log_path: Path,
+            log: Log = print) -> int:
+    """Make the runs here (``launcher=local``) or as a Hydra multirun; 0 if all finished."""
+    if job.launcher == LOCAL:
+        return run_here(plain, points, job, log)
+    write_group(job.conf_dir, job.group, points)
+    return launch(job, log_path, log)
 
 
 def launch(job: Launch, log_path: Path, log: Log = print, poll_seconds: float = 2.0) -> int:

@@ -24,9 +24,13 @@ value between worlds where the verdict flips and worlds where it holds (0.5: no 
 Mann-Whitney); the number with the AUC furthest from 0.5 is the *flip driver*, with the single
 threshold on it that best separates flip from hold (a one-variable, PRIM-like box: "holds in
 12/12 worlds with x < 0.6, 2/8 above").  Separately, the assumed number most correlated
-(Spearman) with the size of the difference is the *effect driver*.  With ~100 numbers and 20
-worlds some association arises by chance: treat the driver as a lead and confirm it with
-``experiments.sensitivity params=<it>`` or a sweep over it.
+(Spearman) with the size of the difference is the *effect driver*.  With ~150 numbers and 20
+worlds a strong-looking association arises by chance, so each driver's p-value is multiplied
+by the number of assumptions tested (Bonferroni, the first step of Holm's) and a driver is
+named in the report only when that adjusted p is below 0.05; otherwise the report says no
+single assumption explains the flips (more worlds, or fewer ``params``, sharpen this).  Treat
+a named driver as a lead and confirm it with ``experiments.sensitivity params=<it>`` or a
+sweep over it.
 
 Options (``conf/robustness.yaml``): baseline (a variant label or some of its overrides;
 default the one with policy=baseline, else the first), worlds, seeds (the first n common
@@ -65,6 +69,7 @@ KEYS = ("sweep", "baseline", "worlds", "seeds", "params", "exclude", "metrics", 
 LIST_KEYS = ("params", "exclude", "metrics", "launcher_overrides")
 USAGE = "usage: python -m experiments.robustness SWEEP_DIR [option=value ...]"
 NO_DIFF = "no detectable difference"
+SIGNIFICANT = 0.05   # a driver is named when its adjusted p-value is below this
 # Overrides of a sweep's jobs that are not part of a variant's runs.
 _NOT_RUN_KEYS = ("seed", "experiment", "sim.progress", "output.dir")
 
@@ -316,12 +321,14 @@ def world_verdicts(plan: Plan, results: dict[str, dict], original: pd.DataFrame
     return frame
 
 
-def auc(values: np.ndarray, flips: np.ndarray) -> float:
-    """P(a flipping world's value > a holding world's), ties counted half (Mann-Whitney)."""
+def auc(values: np.ndarray, flips: np.ndarray) -> tuple[float, float]:
+    """P(a flipping world's value > a holding world's), ties counted half, and the two-sided
+    Mann-Whitney p-value of no difference."""
     a, b = values[flips], values[~flips]
     if not len(a) or not len(b):
-        return math.nan
-    return float(stats.mannwhitneyu(a, b).statistic / (len(a) * len(b)))
+        return math.nan, math.nan
+    test = stats.mannwhitneyu(a, b)
+    return float(test.statistic / (len(a) * len(b))), float(test.pvalue)
 
 
 def best_split(values: np.ndarray, holds: np.ndarray, min_side: int = 2
@@ -351,14 +358,18 @@ def drivers(plan: Plan, verdicts: pd.DataFrame, metric: str, variant: str) -> di
     worlds = rows["world"].astype(int).to_numpy()
     holds = rows["holds"].astype(bool).to_numpy()
     u = plan.unit[worlds]
-    out: dict = {"flip_driver": pd.NA, "flip_auc": math.nan, "flip_rule": pd.NA,
-                 "effect_driver": pd.NA, "effect_rho": math.nan}
+    k = u.shape[1]
+    out: dict = {"flip_driver": pd.NA, "flip_auc": math.nan, "flip_p": math.nan,
+                 "flip_rule": pd.NA, "effect_driver": pd.NA, "effect_rho": math.nan,
+                 "effect_p": math.nan}
     if 0 < holds.sum() < len(holds):
         flips = ~holds
-        aucs = np.array([auc(u[:, j], flips) for j in range(u.shape[1])])
-        j = int(np.nanargmax(np.abs(aucs - 0.5)))
+        tests = np.array([auc(u[:, j], flips) for j in range(k)])
+        j = int(np.nanargmax(np.abs(tests[:, 0] - 0.5)))
         a = sel.assumptions[j]
-        out["flip_driver"], out["flip_auc"] = a.name, float(aucs[j])
+        # The best of k numbers: its p-value times k (Bonferroni, Holm's first step).
+        out.update(flip_driver=a.name, flip_auc=float(tests[j, 0]),
+                   flip_p=min(1.0, float(tests[j, 1]) * k))
         split = best_split(u[:, j], holds)
         if split is not None:
             t, hb, nb, ha, na = split
@@ -368,11 +379,12 @@ def drivers(plan: Plan, verdicts: pd.DataFrame, metric: str, variant: str) -> di
     diffs = rows["diff"].to_numpy(float)
     ok = np.isfinite(diffs)
     if ok.sum() >= 3 and np.ptp(diffs[ok]) > 0:
-        rhos = np.array([stats.spearmanr(u[ok, j], diffs[ok]).statistic
-                         if np.ptp(u[ok, j]) > 0 else math.nan for j in range(u.shape[1])])
-        if np.isfinite(rhos).any():
-            j = int(np.nanargmax(np.abs(rhos)))
-            out["effect_driver"], out["effect_rho"] = sel.assumptions[j].name, float(rhos[j])
+        tests = np.array([tuple(stats.spearmanr(u[ok, j], diffs[ok]))
+                          if np.ptp(u[ok, j]) > 0 else (math.nan, math.nan) for j in range(k)])
+        if np.isfinite(tests[:, 0]).any():
+            j = int(np.nanargmax(np.abs(tests[:, 0])))
+            out.update(effect_driver=sel.assumptions[j].name, effect_rho=float(tests[j, 0]),
+                       effect_p=min(1.0, float(tests[j, 1]) * k))
     return out
 
 
@@ -391,10 +403,13 @@ def summarise(plan: Plan, original: pd.DataFrame, verdicts: pd.DataFrame) -> pd.
             lo, hi = float(ci.low), float(ci.high)
             if o["diff"] != 0 and math.isfinite(o["diff"]):
                 same = float((np.sign(rows_w["diff"]) == np.sign(o["diff"])).mean())
+        others = rows_w.loc[~rows_w["holds"].astype(bool), "verdict"].value_counts()
+        flipped = "; ".join(f"{v} in {c}" for v, c in others.items()) or pd.NA
         rows.append({"metric": o["metric"], "variant": o["variant"], "baseline": plan.baseline,
                      "verdict": o["verdict"], "diff": o["diff"], "ci_low": o["ci_low"],
                      "ci_high": o["ci_high"], "worlds": n, "holds_share": share,
                      "holds_ci_low": lo, "holds_ci_high": hi, "same_direction_share": same,
+                     "flipped_to": flipped,
                      **drivers(plan, verdicts, o["metric"], o["variant"])})
     frame = pd.DataFrame(rows)
     frame["worlds"] = frame["worlds"].astype("Int64")
@@ -424,12 +439,21 @@ def line(row: pd.Series) -> str:
     text = (f"{head} holds in {holds}/{row['worlds']} plausible worlds "
             f"({row['holds_share']:.0%}; 95 % CI {row['holds_ci_low']:.0%} to "
             f"{row['holds_ci_high']:.0%})")
+    if isinstance(row["flipped_to"], str):
+        text += f"; elsewhere {row['flipped_to']}"
     if isinstance(row["flip_driver"], str):
-        text += f"; flips most with {row['flip_driver']} (AUC {row['flip_auc']:.2f})"
-        if isinstance(row["flip_rule"], str):
-            text += f": {row['flip_rule']}"
-    if isinstance(row["effect_driver"], str):
-        text += f"; effect size follows {row['effect_driver']} (rho {row['effect_rho']:+.2f})"
+        if row["flip_p"] < SIGNIFICANT:
+            text += (f"; flips with {row['flip_driver']} (AUC {row['flip_auc']:.2f}, adjusted "
+                     f"p {row['flip_p']:.2g})")
+            if isinstance(row["flip_rule"], str):
+                text += f": {row['flip_rule']}"
+        else:
+            text += (f"; no single assumption explains the flips (closest: "
+                     f"{row['flip_driver']}, AUC {row['flip_auc']:.2f}, adjusted p "
+                     f"{row['flip_p']:.2g})")
+    if isinstance(row["effect_driver"], str) and row["effect_p"] < SIGNIFICANT:
+        text += (f"; the effect's size follows {row['effect_driver']} "
+                 f"(Spearman {row['effect_rho']:+.2f}, adjusted p {row['effect_p']:.2g})")
     return text
 
 
@@ -456,7 +480,6 @@ def run(plan: Plan, outdir: Path, log=print) -> int:
     started = time.perf_counter()
     o = plan.options
     conf_dir = outdir / "conf"
-    A.write_group(conf_dir, "world", plan.points)
     for note in plan.selection.notes():
         log(f"note: {note}")
     log(f"{len(plan.points)} worlds x {len(plan.variants)} variants x {len(plan.seeds)} seeds "
@@ -468,9 +491,10 @@ def run(plan: Plan, outdir: Path, log=print) -> int:
         sweep_dir = outdir / "runs" / f"v{k}"
         todo = A.missing(plan.points, plan.seeds, sweep_dir, v.plain)
         log(f"variant {v.label}: {len(todo) * len(plan.seeds)} runs to make")
-        code |= A.launch(A.Launch(v.overrides, "world", todo, plan.seeds, conf_dir, sweep_dir,
-                                  o.launcher, o.n_jobs, o.launcher_overrides),
-                         outdir / "runs.log", log)
+        code |= A.execute(v.plain, plan.points,
+                          A.Launch(v.overrides, "world", todo, plan.seeds, conf_dir, sweep_dir,
+                                   o.launcher, o.n_jobs, o.launcher_overrides),
+                          outdir / "runs.log", log)
         results[v.label] = A.metrics_of(sweep_dir, plan.points, plan.seeds)
     n_done = sum(len(r) for r in results.values())
     original = original_verdicts(plan)
@@ -520,6 +544,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {USAGE.removeprefix('usage: ')}: give one sweep folder", file=sys.stderr)
         return EXIT_BAD_CONFIG
     argv = [a for a in argv if a not in positional]
+    # A variant label holds '=' and ',': quote it for Hydra's override grammar.
+    argv = [f"baseline={_quote(a.split('=', 1)[1])}"
+            if a.startswith("baseline=") and a[len("baseline="):][:1] not in ("'", '"') else a
+            for a in argv]
     argv = [f"sweep={_quote(str(Path(positional[0]).resolve()))}",
             *A.split_list_overrides(argv, LIST_KEYS)]
     overrides = [a for a in argv if not a.startswith("-")]

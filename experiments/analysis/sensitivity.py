@@ -388,7 +388,6 @@ def run(plan: Plan, outdir: Path, log=print) -> int:
     started = time.perf_counter()
     o = plan.options
     conf_dir, samples_dir = outdir / "conf", outdir / "samples"
-    A.write_group(conf_dir, "sample", plan.points)
     write_json({"method": o.method, "options": o.__dict__, "run_overrides": plan.run_overrides,
                 "seeds": plan.seeds,
                 "assumptions": [a.__dict__ for a in plan.selection.assumptions],
@@ -400,9 +399,10 @@ def run(plan: Plan, outdir: Path, log=print) -> int:
         f"runs over {len(plan.selection.assumptions)} assumed numbers; "
         f"{plan.n_runs - len(todo) * len(plan.seeds)} already finished")
     log(f"to resume if interrupted: the same command with hydra.run.dir={outdir}")
-    code = A.launch(A.Launch(plan.run_overrides, "sample", todo, plan.seeds, conf_dir,
-                             samples_dir, o.launcher, o.n_jobs, o.launcher_overrides),
-                    outdir / "samples.log", log)
+    code = A.execute(plan.plain, plan.points,
+                     A.Launch(plan.run_overrides, "sample", todo, plan.seeds, conf_dir,
+                              samples_dir, o.launcher, o.n_jobs, o.launcher_overrides),
+                     outdir / "samples.log", log)
     results = A.metrics_of(samples_dir, plan.points, plan.seeds)
     notes: list[str] = []
     if len(results) < plan.n_runs:
