@@ -47,7 +47,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 from pydantic import ValidationError
 
@@ -344,7 +343,8 @@ def _quote(path: Path) -> str:
 
 @dataclass
 class Launch:
-    """One multirun of experiments.run's job over a config group and seeds."""
+    """The runs to make, the options of a config group times the seeds, and how: here
+    (``local``) or as one multirun of experiments.run's job through a Hydra launcher."""
 
     run_overrides: list[str]      # the runs' own overrides (scenario, sim.days, policy, ...)
     group: str                    # "sample" or "world"
@@ -352,7 +352,7 @@ class Launch:
     seeds: list[int]
     conf_dir: Path                # holds <group>/<option>.yaml
     sweep_dir: Path
-    launcher: str = "joblib"
+    launcher: str = LOCAL
     n_jobs: int = -1
     launcher_overrides: list[str] = field(default_factory=list)
 
@@ -516,7 +516,3 @@ def launcher_error(launcher: str) -> str | None:
 def seconds(started: float) -> str:
     s = time.perf_counter() - started
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
-
-
-def design_rows(design: np.ndarray) -> list[list[float]]:
-    return [list(map(float, row)) for row in np.asarray(design)]
