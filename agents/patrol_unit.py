@@ -33,7 +33,7 @@ class PatrolUnit(mesa.Agent):
         self.y = 0.0
         self.beat_x = 0.0                   # the patrol point it returns to after a job
         self.beat_y = 0.0
-        self.trip = None                    # (x0, y0, x1, y1, t0, t1) while driving
+        self.trip = None                    # sim.roads.Trip while on the road
         self.incident = None
         self.epoch = 0                      # bumps on each dispatch; stale returns are ignored
         self.busy_minutes = 0.0
@@ -46,15 +46,8 @@ class PatrolUnit(mesa.Agent):
         return self.state in BUSY_STATES
 
     def position_on_trip(self, now: float) -> tuple[float, float]:
-        """Where the unit is on its current drive: along the street grid, x leg then y leg."""
-        x0, y0, x1, y1, t0, t1 = self.trip
-        f = 1.0 if t1 <= t0 else min(max((now - t0) / (t1 - t0), 0.0), 1.0)
-        dx, dy = abs(x1 - x0), abs(y1 - y0)
-        along = f * (dx + dy)
-        if along <= dx:
-            return x0 + (along if x1 >= x0 else -along), y0
-        rest = along - dx
-        return x1, y0 + (rest if y1 >= y0 else -rest)
+        """Where the unit is on its current trip: along its route on the road network."""
+        return self.trip.position(now)
 
     def in_shift(self, now: float) -> bool:
         """Whether `now` (minutes) falls inside this unit's daily shift."""

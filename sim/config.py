@@ -94,7 +94,7 @@ class Geography(Schema):
                            plausible=(0.1, 0.5))
     streets: int = param(12, unit="streets/towns", ge=1, le=10_000, source=REPORT)
     communities: int = param(126, unit="communities/villages", ge=1, le=100_000, source=REPORT)
-    population: int = param(925_000, unit="residents", ge=1, le=50_000_000, source=CENSUS)
+    population: int = param(925_800, unit="residents", ge=1, le=50_000_000, source=CENSUS)
     community_pop_sigma: float = param(0.45, unit="log-sd of community sizes", ge=0.0, le=5.0,
                                        source=ASSUMED, plausible=(0.2, 0.8))
     hotspots: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = param(
@@ -124,6 +124,61 @@ class Geography(Schema):
         if self.population < self.communities:
             raise Invalid("population", f"must be at least the number of communities "
                           f"({self.communities}), got {self.population}")
+        return self
+
+
+DISTRICT_FOLDER = ("setting: the district's map, a folder of files (conf/districts/README.md); "
+                   "the default is the stylised Jiangbei, every source in its README.md")
+TOMTOM = ("TomTom Traffic Index 2020, Chongqing: travel times +42 % on average, +87 % at the "
+          "morning and +86 % at the evening peak (statista.com chart 16998); hourly shape ours")
+Speed = Annotated[float, Field(ge=1.0, le=200.0)]
+Congestion = Annotated[float, Field(ge=1.0, le=10.0)]
+
+
+class DistrictFolder(Schema):
+    """Where the map comes from: a district folder (communities.geojson, optional roads.osm or
+    roads.graphml, hotspots.geojson, grids.geojson), absolute or relative to the project root.
+    None draws a synthetic square from `geography`, the same square for every seed."""
+
+    path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
+                             min_length=1, max_length=1000)
+
+
+class Roads(Schema):
+    """Travel on the road network: quickest paths at free-flow speeds by road class, slowed by
+    the hour's congestion (driving units), or shortest walks (units on foot)."""
+
+    speed_kmh: dict[str, Speed] = param(
+        {"motorway": 80.0, "motorway_link": 40.0, "trunk": 60.0, "trunk_link": 35.0,
+         "primary": 50.0, "primary_link": 30.0, "secondary": 40.0, "secondary_link": 30.0,
+         "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
+         "living_street": 10.0, "service": 15.0},
+        unit="km/h free flow, by OSM highway class", source=ASSUMED, relative=(0.75, 1.25),
+        note="a class not listed carries no vehicles; Amap's 2020 Q3 report gives Chongqing's "
+             "peak-hour average 23.3 km/h, i.e. about 40-45 km/h free flow on main roads at "
+             "its peak delay")
+    congestion_by_hour: list[Congestion] = param(
+        [1.05, 1.03, 1.02, 1.02, 1.03, 1.08, 1.25, 1.65, 1.87, 1.70, 1.50, 1.50,
+         1.45, 1.40, 1.45, 1.50, 1.55, 1.80, 1.86, 1.62, 1.42, 1.30, 1.20, 1.10],
+        unit="driving time / free-flow time, by hour 0-23", source=TOMTOM,
+        relative=(0.85, 1.15), note="mean 1.39 over the day")
+    grid_spacing_km: float = param(0.4, unit="km", ge=0.05, le=10.0, source=ASSUMED,
+                                   plausible=(0.2, 1.0),
+                                   note="the street grid drawn where a folder has no road file")
+    grid_road_class: str = param("tertiary", source=ASSUMED,
+                                 note="the class (hence speed) of that generated street grid")
+    max_nodes: int = param(6000, unit="road nodes", ge=2, le=20_000,
+                           source="setting: memory bound of the node-to-node tables "
+                                  "(12 bytes per pair of nodes)")
+
+    @model_validator(mode="after")
+    def _classes(self):
+        if len(self.congestion_by_hour) != 24:
+            raise Invalid("congestion_by_hour", f"must be 24 numbers in [1, 10] (one per "
+                          f"hour), got {len(self.congestion_by_hour)}")
+        if self.grid_road_class not in self.speed_kmh:
+            raise Invalid("grid_road_class", f"must be one of the classes in speed_kmh "
+                          f"({', '.join(self.speed_kmh)}), got {self.grid_road_class!r}")
         return self
 
 
@@ -392,6 +447,9 @@ class UnitType(Schema):
     priorities: list[Annotated[int, Field(ge=1, le=3)]] = param(
         [1, 2, 3], unit="priorities it answers", source=ASSUMED, relative=(1.0, 1.0),
         note=PATTERN)
+    # drive: road-class speeds and congestion on the road graph; walk: the shortest walk at
+    # speed_kmh.  Either way speed_kmh covers the leg between the road and the spot.
+    travel_mode: Literal["drive", "walk"] = param("drive", source=ASSUMED)
     support_violent_p1: bool = param(False, source=ASSUMED)
     hotspot_grids_only: bool = param(False, source=ASSUMED)
     patrol_hotspot_share: float = param(0.6, unit="share of patrol time", ge=0.0, le=1.0,
@@ -434,7 +492,9 @@ class Dispatch(Schema):
 class Scenario(Schema):
     name: str = param(..., source=LABEL)
     description: str = param("", source=LABEL, max_length=500)
+    district: DistrictFolder = param(DistrictFolder(), source=DISTRICT_FOLDER)
     geography: Geography = param(Geography(), source=ASSUMED)
+    roads: Roads = param(Roads(), source=ASSUMED)
     grids: Grids = param(Grids(), source=REPORT)
     residents: Residents = param(Residents(), source=ASSUMED)
     disputes: Disputes = param(Disputes(), source=ASSUMED)
@@ -447,7 +507,8 @@ class Scenario(Schema):
                               hotspot_grids_only=True),
         "rapid_response": _unit(6, [8.0, 20.0], 12.0, 35.0, 0.5, [], 540_000.0, 0.8,
                                 support_violent_p1=True, hotspot_grids_only=True),
-        "guard": _unit(33, [7.0, 19.0], 12.0, 5.0, 0.5, [3], 70_000.0, 0.5),
+        "guard": _unit(33, [7.0, 19.0], 12.0, 5.0, 0.5, [3], 70_000.0, 0.5,
+                       travel_mode="walk"),
     }, source="report names the four forces; their numbers are assumed")
     dispatch: Dispatch = param(Dispatch(), source=ASSUMED)
     events: list[Event] = param([], source=EVENT)
@@ -466,7 +527,7 @@ class Scenario(Schema):
                           f"with a letter or digit (it names the output folder), got "
                           f"{self.name[:60]!r}")
         n_cells = self.geography.n_cells()
-        if self.grids.count > n_cells:
+        if self.district.path is None and self.grids.count > n_cells:
             raise Invalid("grids.count", f"must be an integer in [1, {n_cells}] (the district "
                           f"has {n_cells} cells of {self.geography.cell_km:g} km), got "
                           f"{self.grids.count}")
@@ -474,7 +535,10 @@ class Scenario(Schema):
         if rates is not None and len(rates) != self.grids.count:
             raise Invalid("calls.rate_per_grid_per_hour", f"must list one rate per grid "
                           f"({self.grids.count}), got {len(rates)}")
-        _check_events(self)
+        if self.district.path is None:   # a folder's counts are checked with its files
+            _check_events(self, self.geography.communities, self.grids.count)
+        else:
+            _check_events(self, None, None)
         return self
 
 
@@ -489,7 +553,8 @@ def _index(field: str, value: int | None, size: int, first: int = 0) -> None:
         raise Invalid(field, f"must be an integer in [{first}, {size - 1 + first}], got {value}")
 
 
-def _check_events(s: Scenario) -> None:
+def _check_events(s: Scenario, n_communities: int | None, n_grids: int | None) -> None:
+    """Check the events; the community and grid numbers only when the counts are given."""
     for i, ev in enumerate(s.events):
         where = f"events[{i}]"
         if ev.kind is None:
@@ -509,9 +574,11 @@ def _check_events(s: Scenario) -> None:
             _index(f"{where}.shift", ev.shift, min(len(u.shifts) for u in s.units.values())
                    if s.units else 0)
         _one_of(f"{where}.category", ev.category, tuple(s.disputes.categories))
-        _index(f"{where}.community", ev.community, s.geography.communities, first=1)
+        if n_communities is not None:
+            _index(f"{where}.community", ev.community, n_communities, first=1)
         _one_of(f"{where}.incident_kind", ev.incident_kind, tuple(s.calls.kinds))
-        _index(f"{where}.grid", ev.grid, s.grids.count, first=1)
+        if n_grids is not None:
+            _index(f"{where}.grid", ev.grid, n_grids, first=1)
 
 
 class Policy(Schema):
@@ -573,33 +640,38 @@ def _to_plain(cfg: Any) -> dict:
     from omegaconf import DictConfig, OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.config_errors import plain_values
+
     if isinstance(cfg, RunConfig):
         return cfg.model_dump()
     if not isinstance(cfg, (dict, DictConfig)):
         raise ConfigError(f"config: must be a mapping, got {type(cfg).__name__}")
     if isinstance(cfg, dict):
-        _check_depth(cfg)
+        cfg = plain_values(cfg, RunConfig)
+        if not _interpolates(cfg):
+            return cfg      # nothing to resolve: OmegaConf would only cost time
     try:
         # A plain dict may carry the same ${...} interpolations as the YAML it was copied from.
         node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         plain = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"config: cannot resolve: {exc}".splitlines()[0]) from None
+        key = getattr(exc, "full_key", None)
+        where = f"{key}: " if key else "config: "
+        raise ConfigError(f"{where}cannot resolve: {exc}".splitlines()[0]) from None
     except (ValueError, TypeError, RecursionError) as exc:
         # OmegaConf refuses some Python values (Decimal, numpy types, sets) outright.
         raise ConfigError(f"config: unsupported value: {exc}".splitlines()[0]) from None
     return plain
 
 
-def _check_depth(value: Any, path: str = "config", depth: int = 0) -> None:
-    if depth > 12:
-        raise ConfigError(f"{path}: nested too deeply (a config is at most 12 levels deep)")
+def _interpolates(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
     if isinstance(value, dict):
-        for k, v in value.items():
-            _check_depth(v, f"{path}.{k}" if path != "config" else str(k), depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_depth(v, f"{path}[{i}]", depth + 1)
+        return any(_interpolates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_interpolates(v) for v in value)
+    return False
 
 
 def parse_config(cfg: Any) -> RunConfig:
@@ -616,11 +688,39 @@ def parse_config(cfg: Any) -> RunConfig:
         run = RunConfig.model_validate(plain)
         apply_policy(run)
         # Re-validate: a policy may have moved a count or grid number out of range.
-        return RunConfig.model_validate(run.model_dump(exclude_unset=True))
+        run = RunConfig.model_validate(run.model_dump(exclude_unset=True))
+        _check_map(run)
+        return run
     except ValidationError as exc:
         raise ConfigError(explain_validation(exc, RunConfig)) from None
     except Invalid as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_map(run: RunConfig) -> None:
+    """Read the district (a folder's file errors are config errors naming the file, feature and
+    field); a folder's grids.geojson sets the grid count unless a policy redraws the grids."""
+    from sim.geography import base_district
+
+    s = run.scenario
+    d = base_district(s)
+    if s.district.path is None:
+        return
+    if d.grid_file is not None and run.policy.grids is None:
+        s.grids.count = len(d.grid_file[0])
+    n_cells = int(d.inside.sum())
+    if s.grids.count > n_cells:
+        raise Invalid("scenario.grids.count", f"must be an integer in [1, {n_cells}] (the "
+                      f"district has {n_cells} cells of {s.geography.cell_km:g} km), got "
+                      f"{s.grids.count}")
+    rates = s.calls.rate_per_grid_per_hour
+    if rates is not None and len(rates) != s.grids.count:
+        raise Invalid("scenario.calls.rate_per_grid_per_hour", f"must list one rate per grid "
+                      f"({s.grids.count}), got {len(rates)}")
+    try:
+        _check_events(s, d.n_communities, s.grids.count)
+    except Invalid as exc:
+        raise Invalid(f"scenario.{exc.field}", exc.message) from None
 
 
 def _scaled(count: int, factor: float) -> int:

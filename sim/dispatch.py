@@ -28,9 +28,10 @@ class Dispatcher:
     vectorised expression, and hands freed units to the best waiting incident."""
 
     def __init__(self, env: simpy.Environment, units: list[PatrolUnit], n_grids: int,
-                 eligible: dict[str, tuple[int, ...]], cfg: DispatchConfig):
+                 eligible: dict[str, tuple[int, ...]], cfg: DispatchConfig, travel=None):
         self.env = env
         self.units = units
+        self.travel = travel        # sim.roads.Travel: the road network
         self.cfg = cfg
         self.rule = cfg.rule
         n = len(units)
@@ -64,13 +65,17 @@ class Dispatcher:
         self.y[unit.index] = y
 
     def travel_time(self, unit: PatrolUnit, x: float, y: float) -> float:
-        """Minutes from the unit's position to (x, y): turnout plus street-grid driving.  A unit
-        on its way back is placed where it is now (the arrays are refreshed once a tick)."""
-        i = unit.index
+        """Minutes from the unit's position to (x, y): turnout plus the road network at this
+        hour.  A unit on its way back is placed where it is now on its route (the arrays are
+        refreshed once a tick)."""
         ux, uy = unit.x, unit.y
         if unit.trip is not None and unit.state == "returning":
             ux, uy = unit.position_on_trip(self.env.now)
-        return (abs(ux - x) + abs(uy - y)) * self._inv_speed[i] + self._turnout[i]
+        return self.travel.minutes(unit.index, ux, uy, x, y, self.env.now)
+
+    def travel_times(self, idx: np.ndarray, x: float, y: float) -> np.ndarray:
+        """`travel_time` for the units `idx` at once, from the position arrays."""
+        return self.travel.minutes_many(idx, self.x[idx], self.y[idx], x, y, self.env.now)
 
     def _set_free(self, unit: PatrolUnit, free: bool) -> None:
         # The flag lives twice: on the unit for the scalar paths, in `self.free` for the
@@ -110,9 +115,9 @@ class Dispatcher:
         return best
 
     def _quickest(self, cand: np.ndarray, incident) -> PatrolUnit:
-        t = (np.abs(self.x - incident.x) + np.abs(self.y - incident.y)) * self.inv_speed
-        t += self.turnout
-        return self.units[int(np.argmin(np.where(cand, t, INF)))]
+        idx = np.flatnonzero(cand)
+        t = self.travel_times(idx, incident.x, incident.y)
+        return self.units[int(idx[np.argmin(t)])]
 
     # ------------------------------------------------------------------ requests & releases
 

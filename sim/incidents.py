@@ -267,7 +267,7 @@ class IncidentDesk:
         inc.unit_type = unit.unit_type
         inc.cross_grid = unit.home_grid != inc.grid
         if travel > 0:
-            unit.trip = (unit.x, unit.y, inc.x, inc.y, env.now, env.now + travel)
+            unit.trip = self.model.travel.trip(unit, inc.x, inc.y, env.now, env.now + travel)
             yield env.timeout(travel)
         unit.trip = None
         inc.t_arrived = env.now
@@ -291,7 +291,8 @@ class IncidentDesk:
         self.dispatcher.assign(unit, inc)
         inc.support_unit_id = unit.name
         travel = self.dispatcher.travel_time(unit, inc.x, inc.y) + self.handoff_cross
-        unit.trip = (unit.x, unit.y, inc.x, inc.y, self.env.now, self.env.now + travel)
+        unit.trip = self.model.travel.trip(unit, inc.x, inc.y, self.env.now,
+                                           self.env.now + travel)
         yield self.env.timeout(travel)
         unit.trip = None
         unit.state = "on_scene"

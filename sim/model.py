@@ -19,9 +19,10 @@ from agents.patrol_unit import PatrolUnit
 from agents.resident import Residents
 from sim.config import RunConfig
 from sim.dispatch import Dispatcher
-from sim.geography import District, Grouping, largest_remainder
+from sim.geography import Grouping, largest_remainder, load_district
 from sim.incidents import CallArrivals, Incident, IncidentDesk, PatrolFinds
 from sim.mediation import Mediation
+from sim.roads import Travel
 from sim.streams import Streams
 from sim.timeline import Timeline
 
@@ -45,9 +46,8 @@ class DistrictModel(mesa.Model):
         s = cfg.scenario
         self.streams = Streams(cfg.seed)
         self.env = simpy.Environment()
-        self.district = District(s.geography, s.grids.count, self.streams,
-                                 s.grids.lloyd_iterations)
-        self.residents = Residents(self.district, s.residents, self.streams["geography"],
+        self.district = load_district(s)      # the map: the same for every seed
+        self.residents = Residents(self.district, s.residents, self.district.home_rng(),
                                    self.streams["residents"])
         self.busy_mediators = dict.fromkeys(MEDIATOR_KINDS, 0)
         self.deterred = 0
@@ -57,8 +57,11 @@ class DistrictModel(mesa.Model):
 
         self.units = self._build_units()
         eligible = {name: tuple(t.priorities) for name, t in s.units.items()}
+        self.travel = Travel(self.district, self.units,
+                             {name: t.travel_mode for name, t in s.units.items()},
+                             s.roads.congestion_by_hour, s.dispatch.travel)
         self.dispatcher = Dispatcher(self.env, self.units, self.district.n_grids, eligible,
-                                     s.dispatch)
+                                     s.dispatch, travel=self.travel)
         self.desk = IncidentDesk(self)
         self.mediation = Mediation(self, s.disputes, s.mediators)
         self._hotspots_by_grid = Grouping.of(self.district.hotspot_grid.astype(np.int64),
@@ -185,7 +188,7 @@ class DistrictModel(mesa.Model):
         if back <= 0:
             arrive(None)
         else:
-            unit.trip = (unit.x, unit.y, x, y, self.env.now, self.env.now + back)
+            unit.trip = self.travel.trip(unit, x, y, self.env.now, self.env.now + back)
             self.env.timeout(back).callbacks.append(arrive)
 
     def _move_patrols(self) -> None:

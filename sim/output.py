@@ -148,8 +148,8 @@ def write_json(obj: dict, path: Path) -> None:
 
 
 def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
-              timeseries: pd.DataFrame, summary: dict) -> Path:
-    """Write one run's four files, then the DONE marker."""
+              timeseries: pd.DataFrame, summary: dict, district: dict | None = None) -> Path:
+    """Write one run's four files (and the map, district.geojson), then the DONE marker."""
     outdir = Path(outdir)
     (outdir / "DONE").unlink(missing_ok=True)
     # Temp files of an earlier attempt that was killed mid-write: never half-written outputs.
@@ -159,5 +159,7 @@ def write_run(outdir: Path, incidents: pd.DataFrame, disputes: pd.DataFrame,
     write_parquet(disputes, outdir / "disputes.parquet")
     write_parquet(timeseries, outdir / "timeseries.parquet")
     write_json(summary, outdir / "summary.json")
+    if district is not None:
+        write_json(district, outdir / "district.geojson")
     write_json({"finished": True}, outdir / "DONE")
     return outdir

@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim import reported
 from sim.config import RunConfig, parse_config, to_dict
+from sim.district_map import district_geojson
 from sim.metrics import summarise
 from sim.model import DistrictModel
 from sim.output import disputes_frame, incidents_frame, timeseries_frame, write_run
@@ -36,15 +37,16 @@ class RunResult:
     disputes: pd.DataFrame
     timeseries: pd.DataFrame
     summary: dict
+    district: dict | None = None     # the map as GeoJSON (district.geojson)
 
     @property
     def metrics(self) -> dict[str, float]:
         return self.summary["metrics"]
 
     def write(self, outdir: str | Path) -> Path:
-        """Write the tables and summary into `outdir` (atomically, DONE last)."""
+        """Write the tables, summary and map into `outdir` (atomically, DONE last)."""
         return write_run(Path(outdir), self.incidents, self.disputes, self.timeseries,
-                         self.summary)
+                         self.summary, district=self.district)
 
 
 def package_versions() -> dict[str, str]:
@@ -107,18 +109,33 @@ def structure(model: DistrictModel) -> dict[str, int]:
     }
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """`over` laid on `base`, mapping into mapping (as OmegaConf.merge, without its struct
+    errors: an unknown key is left for the schema to name)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 class Simulation:
     """One run of one scenario: validate the config, build the model, step it to the end."""
 
     def __init__(self, cfg: Any):
         if isinstance(cfg, dict) and "scenario" not in cfg:
             # A partial plain dict ({"seed": 1, "sim": {"days": 3}}) overrides the default
-            # config; a dict with a scenario is taken as complete.
+            # config; a dict with a scenario is taken as complete.  Check its values before
+            # merging, so that a bad one is named the same way as in a complete dict.
             from omegaconf import OmegaConf
 
             from sim.compose import compose_config
+            from sim.config_errors import plain_values
 
-            cfg = OmegaConf.merge(compose_config(), cfg)
+            default = OmegaConf.to_container(compose_config(), resolve=True)
+            cfg = _merged(default, plain_values(cfg, RunConfig))
         self.config: RunConfig = parse_config(cfg)
 
     @classmethod
@@ -174,7 +191,8 @@ class Simulation:
             "git_dirty": git_dirty(),
             "wall_seconds": wall_seconds,
         }
-        return RunResult(incidents, disputes, timeseries, summary)
+        return RunResult(incidents, disputes, timeseries, summary,
+                         district=district_geojson(model.district))
 
     def _calibration(self, metrics: dict) -> dict | None:
         if self.config.scenario.name != "jiangbei":

@@ -20,7 +20,7 @@ def test_default_structure_matches_the_district(default_short):
     s = default_short.summary["structure"]
     for key, value in STRUCTURE.items():
         assert s[key] == value, key
-    assert s["residents"] == 925_000
+    assert s["residents"] == 925_800   # 2020 census, summed over the communities file
 
 
 def test_same_seed_same_tables_and_different_seed_differs(default_short):
@@ -149,13 +149,13 @@ def test_strict_own_grid_rule_never_crosses_and_backup_overflows():
 def test_residents_are_individuals_with_columnar_state():
     model = Simulation.from_overrides(["sim.days=1"]).build()
     res = model.residents
-    assert len(res) == 925_000
+    assert len(res) == 925_800
     person = res[123_456]
     assert 0 <= person.community < 126
     before = model.residents.mean_satisfaction
     res.adjust_satisfaction(person.id, -0.5)
     assert person.satisfaction == pytest.approx(0.25)
-    assert model.residents.mean_satisfaction == pytest.approx(before - 0.5 / 925_000)
+    assert model.residents.mean_satisfaction == pytest.approx(before - 0.5 / 925_800)
     assert res.satisfaction.nbytes + res.x.nbytes + res.y.nbytes < 20e6
 
 

@@ -133,7 +133,10 @@ def test_bad_input_is_one_line_and_writes_nothing(bad, message, tmp_path, capsys
 
 def test_a_small_morris_run_end_to_end_and_its_resume(tmp_path):
     out = tmp_path / "sens"
-    overrides = ["scenario=small_district", "sim.days=1", "trajectories=2", "launcher=basic",
+    # Deterrence and patrol finds depend on where patrols are, which speed and hand-off move:
+    # without them every run sees the very same incidents.
+    overrides = ["scenario=small_district", "sim.days=1", "scenario.calls.deterrence=0",
+                 "scenario.calls.found_per_patrol_hour=0", "trajectories=2", "launcher=basic",
                  "params=[scenario.dispatch.handoff_min,scenario.units.police.speed_kmh]",
                  "metrics=[response_p90_min_p1,mean_queue_delay_min]"]
     args = [sys.executable, "-m", "experiments.sensitivity", *overrides,
@@ -146,8 +149,10 @@ def test_a_small_morris_run_end_to_end_and_its_resume(tmp_path):
     assert len(found) == 4 and found["rank"].notna().all()
     p1 = found[found.metric == "response_p90_min_p1"].set_index("parameter")
     # The hand-off delay adds to every response one for one (nothing queues in a day), so
-    # its mu* is the width of its range, 1 - 0.25 min; faster police shorten responses.
+    # its mu* is the width of its range, 1 - 0.25 min, with sigma 0; faster police shorten
+    # responses.
     assert p1.loc["scenario.dispatch.handoff_min", "mu_star"] == pytest.approx(0.75, rel=0.02)
+    assert p1.loc["scenario.dispatch.handoff_min", "sigma"] == pytest.approx(0, abs=1e-6)
     assert p1.loc["scenario.units.police.speed_kmh", "mu"] < 0
     tables.validate(tables.typed(found, "sensitivity"), "sensitivity")
     assert not tables.undocumented("sensitivity", found.columns)

@@ -1,0 +1,320 @@
+"""A district folder: the map as data, the same for every seed.
+
+    communities.geojson   Polygon/MultiPolygon features in WGS84 lon/lat with properties
+                          name, street (the street or town it belongs to) and population
+    roads.osm             optional: OSM XML (as exported by openstreetmap.org or osmium)
+    roads.graphml         optional: a graph saved by osmnx (give one road file, not both)
+    hotspots.geojson      optional: Point features with property kind (and optionally name)
+    grids.geojson         optional: Polygon/MultiPolygon patrol grids with property name
+
+``read_district`` checks every file and returns the map in a local metric frame (kilometres,
+projected to the district's UTM zone).  Every problem raises ``ConfigError`` naming the file, the
+feature (index and name) and the field, so a run stops before any work with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Polygon, shape
+from shapely.validation import explain_validity
+
+from sim.config import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = ("communities.geojson", "roads.osm", "roads.graphml", "hotspots.geojson",
+         "grids.geojson")
+AREA_TYPES = ("Polygon", "MultiPolygon")
+MARGIN_KM = 1.0        # the km frame starts this far below and left of the communities
+
+
+@dataclass
+class Frame:
+    """The local frame: kilometres east and north of `origin` (metres) in the projected `crs`."""
+
+    crs: str
+    origin: tuple[float, float]
+
+    def to_km(self, geom):
+        x0, y0 = self.origin
+        return shapely.transform(geom, lambda c: (c - (x0, y0)) / 1000.0)
+
+    def to_wgs84(self, geoms: list):
+        """Shapely geometries in km back to WGS84 lon/lat."""
+        import geopandas as gpd
+
+        x0, y0 = self.origin
+        metres = [shapely.transform(g, lambda c: c * 1000.0 + (x0, y0)) for g in geoms]
+        return list(gpd.GeoSeries(metres, crs=self.crs).to_crs(4326))
+
+
+@dataclass
+class DistrictData:
+    """What a district folder holds, checked and in the km frame."""
+
+    folder: Path
+    key: str                          # sha256 of the files: keys every fixed draw and cache
+    frame: Frame
+    community_geoms: list             # shapely (Multi)Polygons in km
+    community_names: list[str]
+    street_names: list[str]           # in order of first appearance
+    community_street: np.ndarray
+    community_pop: np.ndarray
+    hotspot_kind: np.ndarray
+    hx: np.ndarray
+    hy: np.ndarray
+    grid_geoms: list | None = None
+    grid_names: list[str] | None = None
+    road_file: Path | None = None
+    water: list = field(default_factory=list)   # rivers (LineStrings/Polygons) in km
+
+
+def resolve(path: str) -> Path:
+    """A district path as given on the command line: absolute or relative to the project root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else ROOT / p
+
+
+def content_key(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in FILES:
+        f = folder / name
+        if f.exists():
+            h.update(name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _load_collection(path: Path, required: bool) -> list | None:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: missing (a district folder needs it; see "
+                              f"conf/districts/README.md)")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): "
+                          f"{exc.msg}") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        got = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise ConfigError(f"{path}: must be a GeoJSON FeatureCollection, got {got!r}")
+    feats = data.get("features")
+    if not isinstance(feats, list) or not feats:
+        raise ConfigError(f"{path}: features: must be a non-empty list")
+    return feats
+
+
+def _where(path: Path, i: int, feat: dict) -> str:
+    props = feat.get("properties") if isinstance(feat, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    return f"{path}: feature {i}" + (f" ({name!r})" if isinstance(name, str) and name else "")
+
+
+def _geometry(path: Path, i: int, feat: dict, types: tuple[str, ...]):
+    where = _where(path, i, feat)
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        raise ConfigError(f"{where}: must be a GeoJSON Feature")
+    g = feat.get("geometry")
+    if not isinstance(g, dict) or g.get("type") not in types:
+        got = g.get("type") if isinstance(g, dict) else g
+        raise ConfigError(f"{where}: geometry: must be {' or '.join(types)}, got {got!r}")
+    try:
+        geom = shape(g)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise ConfigError(f"{where}: geometry: malformed coordinates ({exc})") from None
+    coords = shapely.get_coordinates(geom)
+    if len(coords) == 0 or not np.isfinite(coords).all():
+        raise ConfigError(f"{where}: geometry: empty or not finite")
+    bad = (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+    if bad.any():
+        x, y = coords[np.argmax(bad)]
+        raise ConfigError(f"{where}: geometry: coordinates must be WGS84 longitude/latitude, "
+                          f"got ({x:g}, {y:g})")
+    if isinstance(geom, (Polygon, MultiPolygon)):
+        if not geom.is_valid:
+            raise ConfigError(f"{where}: geometry: not a valid polygon "
+                              f"({explain_validity(geom)})")
+        if geom.area <= 0:
+            raise ConfigError(f"{where}: geometry: polygon has no area")
+    return geom
+
+
+def _text(path: Path, i: int, feat: dict, key: str, required: bool = True) -> str | None:
+    props = feat.get("properties")
+    value = props.get(key) if isinstance(props, dict) else None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ConfigError(f"{_where(path, i, feat)}: properties.{key}: required "
+                              f"(a non-empty string)")
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{_where(path, i, feat)}: properties.{key}: must be a string, "
+                          f"got {value!r}")
+    return value.strip()
+
+
+def _population(path: Path, i: int, feat: dict) -> int:
+    value = (feat.get("properties") or {}).get("population")
+    where = f"{_where(path, i, feat)}: properties.population"
+    if value is None:
+        raise ConfigError(f"{where}: required (residents, a whole number >= 0)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a whole number >= 0, got {value!r}")
+    if value < 0 or value != int(value):
+        raise ConfigError(f"{where}: must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def _frame_for(geoms: list) -> Frame:
+    import geopandas as gpd
+
+    wgs = gpd.GeoSeries(geoms, crs=4326)
+    crs = wgs.estimate_utm_crs()
+    x0, y0, _, _ = wgs.to_crs(crs).total_bounds
+    return Frame(crs=crs.to_string(), origin=(x0 - MARGIN_KM * 1000, y0 - MARGIN_KM * 1000))
+
+
+def _project(frame: Frame, geoms: list) -> list:
+    import geopandas as gpd
+
+    return [frame.to_km(g) for g in gpd.GeoSeries(geoms, crs=4326).to_crs(frame.crs)]
+
+
+def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
+    """Read and check the district folder at `path`; `hotspot_kinds` are the kinds allowed."""
+    folder = resolve(path)
+    if not folder.is_dir():
+        raise ConfigError(f"scenario.district.path: no such folder: {folder}")
+    key = content_key(folder)
+
+    # Communities
+    cpath = folder / "communities.geojson"
+    feats = _load_collection(cpath, required=True)
+    geoms, names, streets, pops = [], [], [], []
+    seen: dict[tuple[str, str], int] = {}
+    for i, feat in enumerate(feats):
+        geoms.append(_geometry(cpath, i, feat, AREA_TYPES))
+        name = _text(cpath, i, feat, "name")
+        street = _text(cpath, i, feat, "street")
+        pops.append(_population(cpath, i, feat))
+        if (street, name) in seen:
+            raise ConfigError(f"{_where(cpath, i, feat)}: properties.name: the street "
+                              f"{street!r} already has a community of this name (feature "
+                              f"{seen[street, name]})")
+        seen[street, name] = i
+        names.append(name)
+        streets.append(street)
+    if sum(pops) <= 0:
+        raise ConfigError(f"{cpath}: properties.population: the communities hold nobody "
+                          f"(the populations sum to 0)")
+    frame = _frame_for(geoms)
+    street_names = list(dict.fromkeys(streets))
+    data = DistrictData(
+        folder=folder, key=key, frame=frame, community_geoms=_project(frame, geoms),
+        community_names=names, street_names=street_names,
+        community_street=np.array([street_names.index(s) for s in streets], dtype=np.int64),
+        community_pop=np.array(pops, dtype=np.int64),
+        hotspot_kind=np.array([], dtype=object), hx=np.zeros(0), hy=np.zeros(0),
+    )
+    land = shapely.union_all(data.community_geoms)
+
+    # Hotspots
+    hpath = folder / "hotspots.geojson"
+    feats = _load_collection(hpath, required=False)
+    if feats is not None:
+        pts, kinds = [], []
+        for i, feat in enumerate(feats):
+            pts.append(_geometry(hpath, i, feat, ("Point",)))
+            kind = _text(hpath, i, feat, "kind")
+            if kind not in hotspot_kinds:
+                raise ConfigError(f"{_where(hpath, i, feat)}: properties.kind: must be one of "
+                                  f"{', '.join(hotspot_kinds)}, got {kind!r}")
+            kinds.append(kind)
+        pts = _project(frame, pts)
+        for i, p in enumerate(pts):
+            if land.distance(p) > 1.0:
+                raise ConfigError(f"{_where(hpath, i, feats[i])}: geometry: lies "
+                                  f"{land.distance(p):.1f} km outside every community")
+        data.hotspot_kind = np.array(kinds, dtype=object)
+        data.hx = np.array([p.x for p in pts])
+        data.hy = np.array([p.y for p in pts])
+
+    # Patrol grids
+    gpath = folder / "grids.geojson"
+    feats = _load_collection(gpath, required=False)
+    if feats is not None:
+        ggeoms = [_geometry(gpath, i, f, AREA_TYPES) for i, f in enumerate(feats)]
+        gnames = [_text(gpath, i, f, "name") for i, f in enumerate(feats)]
+        dup = next((i for i, n in enumerate(gnames) if gnames.index(n) != i), None)
+        if dup is not None:
+            raise ConfigError(f"{_where(gpath, dup, feats[dup])}: properties.name: another "
+                              f"grid has this name (feature {gnames.index(gnames[dup])})")
+        data.grid_geoms = _project(frame, ggeoms)
+        data.grid_names = gnames
+        for i, g in enumerate(data.grid_geoms):
+            if not g.intersects(land):
+                raise ConfigError(f"{_where(gpath, i, feats[i])}: geometry: covers no "
+                                  f"community")
+
+    # Roads (parsed into a graph later, by sim.roads; rivers are read here for the map)
+    osm, graphml = folder / "roads.osm", folder / "roads.graphml"
+    if osm.exists() and graphml.exists():
+        raise ConfigError(f"{folder}: give one road file, roads.osm or roads.graphml, not both")
+    if osm.exists():
+        data.road_file = osm
+        data.water = _project(frame, read_osm_water(osm))
+    elif graphml.exists():
+        data.road_file = graphml
+    return data
+
+
+def read_osm_water(path: Path) -> list:
+    """Rivers and water areas of an OSM XML file (waterway=* ways, natural=water closed ways),
+    as WGS84 shapely geometries.  Also the first check that the file is OSM XML."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as exc:
+        line, col = exc.position
+        raise ConfigError(f"{path}: not valid OSM XML (line {line}, column {col})") from None
+    if root.tag != "osm":
+        raise ConfigError(f"{path}: not OSM XML (the root element is <{root.tag}>, not <osm>)")
+    nodes = {}
+    for n in root.iter("node"):
+        try:
+            nodes[n.get("id")] = (float(n.get("lon")), float(n.get("lat")))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: node {n.get('id')}: lon/lat: must be numbers, got "
+                              f"({n.get('lon')!r}, {n.get('lat')!r})") from None
+    out, roads = [], 0
+    for way in root.iter("way"):
+        tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
+        refs = [nd.get("ref") for nd in way.iter("nd")]
+        missing = next((r for r in refs if r not in nodes), None)
+        if missing is not None:
+            raise ConfigError(f"{path}: way {way.get('id')}: nd ref {missing}: no such node")
+        if "highway" in tags:
+            roads += 1
+            continue
+        coords = [nodes[r] for r in refs]
+        if len(coords) < 2:
+            continue
+        if "waterway" in tags:
+            out.append(LineString(coords))
+        elif tags.get("natural") == "water" and len(coords) >= 4 and coords[0] == coords[-1]:
+            out.append(Polygon(coords))
+    if roads == 0:
+        raise ConfigError(f"{path}: no roads (ways tagged highway=*)")
+    return out

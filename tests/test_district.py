@@ -1,0 +1,315 @@
+"""The district as data: a fixed map across seeds, bring-your-own district folders, travel on
+the road network (bridges, congestion by hour) and the map written beside every run."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import Simulation
+from sim.config import ConfigError
+from tests.conftest import run
+
+ROOT = Path(__file__).resolve().parent.parent
+RIVER_TOWN = "tests/data/river_town"
+
+
+def centroids(result, n):
+    inc = result.incidents
+    cnt = np.bincount(inc.community, minlength=n)
+    x = np.bincount(inc.community, weights=inc.x_km, minlength=n) / np.maximum(cnt, 1)
+    y = np.bincount(inc.community, weights=inc.y_km, minlength=n) / np.maximum(cnt, 1)
+    return x, y, cnt
+
+
+def test_two_seeds_see_the_same_map(default_short):
+    a = Simulation.from_overrides(["sim.days=1"]).build()
+    b = Simulation.from_overrides(["sim.days=1", "seed=3"]).build()
+    for attr in ("cell_community", "cell_street", "cell_grid", "cell_node", "hx", "hy"):
+        np.testing.assert_array_equal(getattr(a.district, attr), getattr(b.district, attr))
+    np.testing.assert_array_equal(a.residents.x, b.residents.x)
+    # What happens differs; where it happens is the same place: per community, the incident
+    # centroids of two seeds lie closer than the community's own size.
+    other = run("sim.days=20", "seed=1")
+    d = a.district
+    xa, ya, na = centroids(default_short, d.n_communities)
+    xb, yb, nb = centroids(other, d.n_communities)
+    size = np.sqrt([g.area for g in d.community_shapes()])
+    both = (na >= 20) & (nb >= 20)
+    assert both.sum() >= 100
+    gap = np.hypot(xa - xb, ya - yb)[both]
+    assert (gap < size[both]).all(), (gap / size[both]).max()
+    assert not np.array_equal(default_short.incidents.t_reported.values[:50],
+                              other.incidents.t_reported.values[:50])
+
+
+def test_synthetic_square_is_fixed_across_seeds():
+    a = Simulation.from_overrides(["scenario=small_district", "sim.days=1"]).build()
+    b = Simulation.from_overrides(["scenario=small_district", "sim.days=1", "seed=5"]).build()
+    np.testing.assert_array_equal(a.district.cell_community, b.district.cell_community)
+    np.testing.assert_array_equal(a.district.cell_grid, b.district.cell_grid)
+    np.testing.assert_array_equal(a.district.community_pop, b.district.community_pop)
+    assert a.district.community_street.tolist() == b.district.community_street.tolist()
+
+
+def test_default_district_is_the_jiangbei_folder():
+    d = Simulation.from_overrides(["sim.days=1"]).build().district
+    assert d.street_names[:3] == ["Shimahe", "Dashiba", "Guanyinqiao"]
+    assert set(d.street_names) == {
+        "Guanyinqiao", "Huaxinjie", "Wulidian", "Jiangbeicheng", "Shimahe", "Dashiba",
+        "Cuntan", "Tieshanping", "Guojiatuo", "Yuzui", "Fusheng", "Wubao"}
+    assert d.n_communities == 126 and d.community_pop.sum() == 925_800
+    cuntan = d.street_names.index("Cuntan")
+    assert d.community_pop[d.community_street == cuntan].sum() == 67_186
+    area = sum(g.area for g in d.community_shapes())
+    assert area == pytest.approx(220.8, rel=0.01)
+    assert d.roads.graph.bridge.sum() >= 2 * 9          # nine named bridges, both directions
+    names = set(d.roads.graph.name[d.roads.graph.bridge].tolist())
+    assert {"Chaotianmen Bridge", "Huanghuayuan Bridge", "Dafosi Bridge"} <= names
+
+
+# --------------------------------------------------------------------------- bring your own
+
+
+def test_bring_your_own_district_runs_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.run", f"scenario.district.path={RIVER_TOWN}",
+         "sim.days=7", f"output.dir={out}", "sim.progress=false"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("incidents.parquet", "summary.json", "district.geojson", "DONE"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    s = summary["structure"]
+    assert (s["streets"], s["communities"], s["grids"], s["residents"]) == (2, 4, 2, 7800)
+    feats = json.loads((out / "district.geojson").read_text())["features"]
+    comms = [f for f in feats if f["properties"]["layer"] == "community"]
+    assert [f["properties"]["name"] for f in comms] == ["Willow", "Mill", "Ferry", "Orchard"]
+    # North-bank communities lie in the "North" grid (grid 1), as grids.geojson draws them.
+    assert [f["properties"]["grid"] for f in comms] == [1, 1, 2, 2]
+    lon, lat = np.array(comms[0]["geometry"]["coordinates"][0]).T
+    assert 106.3 < lon.mean() < 106.5 and 29.4 < lat.mean() < 29.5
+
+
+def test_bring_your_own_district_from_python():
+    r = run(f"scenario.district.path={RIVER_TOWN}", "sim.days=5")
+    assert r.summary["structure"]["communities"] == 4
+    assert r.incidents.community.between(0, 3).all()
+    assert r.incidents.grid.between(0, 1).all()
+    assert r.district["features"][0]["properties"]["street"] == "North Bank"
+    # Every call on a bank was answered by a unit that reached it: travel is finite.
+    done = r.incidents.dropna(subset=["t_arrived"])
+    assert len(done) > 20 and np.isfinite(done.t_arrived - done.t_dispatched).all()
+
+
+def test_crossing_the_river_takes_the_bridge():
+    model = Simulation.from_overrides([f"scenario.district.path={RIVER_TOWN}",
+                                       "sim.days=1"]).build()
+    d, travel = model.district, model.travel
+    police = next(u for u in model.units if u.unit_type == "police")
+    # tests/data/river_town in its authors' km: river along y = 1, communities from
+    # (0, -0.1) to (3, 2.1), the only bridge at x = 2.75 from y = 0.8 to 1.2.
+    origin = np.array([g.bounds[:2] for g in d.community_shapes()]).min(axis=0) + (0, 0.1)
+    ax, ay = origin + (0.25, 1.3)          # north bank, west end
+    bx, by = origin + (0.25, 0.7)          # straight across the river
+    bridge_n, bridge_s = origin + (2.75, 1.2), origin + (2.75, 0.8)
+    now = 3 * 60.0                        # 03:00, free-flowing roads
+    road = travel.minutes(police.index, ax, ay, bx, by, now)
+    top_speed = max(model.cfg.scenario.roads.speed_kmh.values())
+    straight = math.hypot(bx - ax, by - ay) / top_speed * 60
+    detour_km = (math.dist((ax, ay), bridge_n) + math.dist(bridge_n, bridge_s)
+                 + math.dist(bridge_s, (bx, by)))
+    assert road >= detour_km / top_speed * 60 * travel.hour_factor(now)
+    assert road > 5 * straight
+    # Same bank, same distance: no detour.
+    same = travel.minutes(police.index, ax, ay, ax + 0.6, ay, now)
+    assert same < road / 3
+    # The route drawn for the map crosses on the bridge.
+    xs, ys = travel.route(police.index, ax, ay, bx, by)
+    river = origin[1] + 1.0
+    crossings = [(xs[k], xs[k + 1]) for k in range(len(xs) - 1)
+                 if (ys[k] - river) * (ys[k + 1] - river) < 0]
+    assert len(crossings) == 1
+    assert crossings[0] == pytest.approx((bridge_n[0], bridge_n[0]), abs=0.01)
+    # A unit on that trip is on the road between its ends, at the start, midway and the end.
+    police.x, police.y = ax, ay
+    trip = travel.trip(police, bx, by, 0.0, road)
+    assert trip.position(0.0) == (ax, ay) and trip.position(road) == (bx, by)
+    mx, my = trip.position(road / 2)
+    assert abs(mx - bridge_n[0]) < 0.5      # halfway along the detour is near the bridge
+
+
+def _break(folder: Path, change: str) -> None:
+    comm = folder / "communities.geojson"
+    data = json.loads(comm.read_text())
+    if change == "missing":
+        comm.unlink()
+    elif change == "bad_json":
+        comm.write_text(comm.read_text()[:-20])
+    elif change == "point":
+        data["features"][2]["geometry"] = {"type": "Point", "coordinates": [106.4, 29.45]}
+        comm.write_text(json.dumps(data))
+    elif change == "negative_population":
+        data["features"][1]["properties"]["population"] = -5
+        comm.write_text(json.dumps(data))
+    elif change == "no_population":
+        del data["features"][3]["properties"]["population"]
+        comm.write_text(json.dumps(data))
+    elif change == "no_street":
+        data["features"][0]["properties"]["street"] = ""
+        comm.write_text(json.dumps(data))
+    elif change == "hotspot_kind":
+        spots = json.loads((folder / "hotspots.geojson").read_text())
+        spots["features"][1]["properties"]["kind"] = "casino"
+        (folder / "hotspots.geojson").write_text(json.dumps(spots))
+    elif change == "grid_elsewhere":
+        grids = json.loads((folder / "grids.geojson").read_text())
+        ring = grids["features"][1]["geometry"]["coordinates"][0]
+        grids["features"][1]["geometry"]["coordinates"][0] = [[x + 1.0, y] for x, y in ring]
+        (folder / "grids.geojson").write_text(json.dumps(grids))
+    elif change == "roads_xml":
+        (folder / "roads.osm").write_text("<osm><node id='1' lat='29' lon='106'></osm>")
+    elif change == "two_road_files":
+        (folder / "roads.graphml").write_text("<graphml/>")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ("missing", ["communities.geojson", "missing"]),
+    ("bad_json", ["communities.geojson", "not valid JSON", "line"]),
+    ("point", ["communities.geojson", "feature 2 ('Ferry')", "geometry",
+               "Polygon or MultiPolygon", "Point"]),
+    ("negative_population", ["communities.geojson", "feature 1 ('Mill')",
+                             "properties.population", "-5"]),
+    ("no_population", ["communities.geojson", "feature 3 ('Orchard')", "properties.population",
+                       "required"]),
+    ("no_street", ["communities.geojson", "feature 0 ('Willow')", "properties.street"]),
+    ("hotspot_kind", ["hotspots.geojson", "feature 1 ('South Station')", "properties.kind",
+                      "casino", "school"]),
+    ("grid_elsewhere", ["grids.geojson", "feature 1 ('South')", "geometry"]),
+    ("roads_xml", ["roads.osm", "not valid OSM XML", "line"]),
+    ("two_road_files", ["roads.osm or roads.graphml", "not both"]),
+])
+def test_bad_district_files_name_the_file_feature_and_field(tmp_path, change, expected):
+    folder = tmp_path / "district"
+    shutil.copytree(ROOT / RIVER_TOWN, folder)
+    _break(folder, change)
+    with pytest.raises(ConfigError) as err:
+        Simulation.from_overrides([f"scenario.district.path={folder}", "sim.days=1"])
+    message = str(err.value)
+    assert "\n" not in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_bad_district_folder_stops_the_cli_before_writing(tmp_path):
+    folder = tmp_path / "district"
+    shutil.copytree(ROOT / RIVER_TOWN, folder)
+    _break(folder, "negative_population")
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.run", f"scenario.district.path={folder}",
+         f"output.dir={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "properties.population" in proc.stderr
+    assert not out.exists()
+    missing = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "scenario.district.path=no/such/place"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "scenario.district.path" in missing.stderr
+
+
+# --------------------------------------------------------------------------- travel
+
+
+def test_road_distance_on_a_plain_street_grid_is_manhattan():
+    d = Simulation.from_overrides(["scenario=small_district", "sim.days=1"]).build().district
+    g, t = d.roads.graph, d.roads.tables
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, g.n, 200), rng.integers(0, g.n, 200)
+    manhattan = np.abs(g.x[a] - g.x[b]) + np.abs(g.y[a] - g.y[b])
+    np.testing.assert_allclose(t.walk_km[a, b], manhattan, atol=1e-4)
+    speed = d.roads.graph.road_class[0]
+    assert speed == "tertiary"
+    np.testing.assert_allclose(t.drive_min[a, b], manhattan / 30.0 * 60.0, atol=1e-3)
+
+
+def test_mean_road_distance_in_a_square_matches_the_closed_form():
+    """Uniform points in a square of area A are (2/3) sqrt(A) apart on a street grid."""
+    from sim.theory import manhattan_mean_distance_square
+
+    d = Simulation.from_overrides(["scenario=small_district", "sim.days=1"]).build().district
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = rng.uniform(0, d.side_km, (4, 20_000))
+    a, b = d.cell_node[d.cell_of(x0, y0)], d.cell_node[d.cell_of(x1, y1)]
+    road = d.roads.tables.walk_km[a, b].mean()
+    assert road == pytest.approx(manhattan_mean_distance_square(d.side_km**2), rel=0.03)
+
+
+def test_congestion_scales_driving_by_the_hour_and_not_walking():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    travel, profile = model.travel, model.cfg.scenario.roads.congestion_by_hour
+    car = next(u for u in model.units if u.unit_type == "police")
+    foot = next(u for u in model.units if u.unit_type == "guard")
+    x0, y0, x1, y1 = 6.0, 5.0, 14.0, 8.0
+    leave = {h: travel.minutes(car.index, x0, y0, x1, y1, h * 60.0 + 1) for h in range(24)}
+    road = travel.drive[travel.snap(x0, y0)[0], travel.snap(x1, y1)[0]]   # free-flow minutes
+    # Only the road part slows down (not turnout, not the legs to and from the road).
+    for h in (3, 8, 13, 18):
+        assert leave[h] - leave[3] == pytest.approx(road * (profile[h] - profile[3]), rel=1e-5)
+    assert leave[8] > leave[3] + 0.5 * road
+    walk = {h: travel.minutes(foot.index, x0, y0, x1, y1, h * 60.0) for h in (3, 8)}
+    assert walk[3] == walk[8]
+
+
+def test_response_time_follows_the_hour_of_day():
+    """Same demand, same district: with the congestion profile, dispatch-to-arrival is longer
+    at rush hour than at night; with a flat profile it is not."""
+    flat = "scenario.roads.congestion_by_hour=[" + ",".join(["1.0"] * 24) + "]"
+    runs = {name: run("scenario=small_district", "sim.days=60", *extra)
+            for name, extra in (("profile", []), ("flat", [flat]))}
+    ratio = {}
+    for name, r in runs.items():
+        inc = r.incidents[(r.incidents.source == "call") & (r.incidents.unit_type == "police")]
+        hour = (inc.t_dispatched // 60 % 24).astype(int)
+        drive = inc.t_arrived - inc.t_dispatched
+        ratio[name] = drive[hour.isin([8, 18])].median() / drive[hour.isin([2, 3, 4])].median()
+    # Rush hour / night: about 1.27 with the profile (its road part is 1.86 / 1.02; turnout
+    # and hand-off do not slow down), about 0.98 flat.
+    assert ratio["profile"] > 1.15 * ratio["flat"]
+    assert 0.85 < ratio["flat"] < 1.12
+
+
+def test_travel_off_means_no_travel():
+    r = run("scenario=small_district", "sim.days=3", "scenario.dispatch.travel=false")
+    done = r.incidents.dropna(subset=["t_arrived"])
+    assert len(done) > 50
+    np.testing.assert_array_equal(done.t_arrived.values, done.t_dispatched.values)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def test_every_run_writes_the_map(default_short, tmp_path):
+    default_short.write(tmp_path)
+    feats = json.loads((tmp_path / "district.geojson").read_text())["features"]
+    layers = [f["properties"]["layer"] for f in feats]
+    assert layers.count("community") == 126 and layers.count("grid") == 33
+    comms = [f["properties"] for f in feats if f["properties"]["layer"] == "community"]
+    assert [c["community"] for c in comms] == list(range(1, 127))
+    assert {c["street"] for c in comms} >= {"Cuntan", "Yuzui"}
+    # The map's numbers are the tables' numbers + 1: an incident's community lies in it.
+    inc = default_short.incidents
+    grid_of = {c["community"]: c["grid"] for c in comms}
+    agree = np.mean([grid_of[c + 1] == g + 1 for c, g in zip(inc.community, inc.grid,
+                                                              strict=True)])
+    assert agree > 0.7
+    lon, lat = np.array(feats[0]["geometry"]["coordinates"][0]).T
+    assert 106.4 < lon.mean() < 106.9 and 29.5 < lat.mean() < 29.75
