@@ -553,8 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.tables",
                                      description="Print or write the data dictionary.")
     parser.add_argument("--write", metavar="FILE", nargs="?", const=str(DICTIONARY),
-                        help=f"write it to FILE (default {DICTIONARY.relative_to(Path.cwd())}"
-                        if DICTIONARY.is_relative_to(Path.cwd()) else "write it to FILE")
+                        help="write it to FILE (default: docs/data-dictionary.md)")
     args = parser.parse_args(argv)
     text = data_dictionary()
     if args.write:

@@ -22,6 +22,7 @@ the same directory, then ``os.replace``) so a reader never sees a truncated parq
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -140,13 +141,18 @@ def parse_override(override: str) -> tuple[str, str]:
 def override_value(override: str, fallback: str):
     """The value of ``key=value`` as Hydra types it (int, float, bool, string), or
     `fallback` (the text) for anything else (lists, sweeps, interpolations)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     try:
-        value = OverridesParser.create().parse_override(override).value()
+        value = _override_parser().parse_override(override).value()
     except Exception:   # Hydra's grammar errors have several types; the text is still a label
         return fallback
     return value if isinstance(value, (bool, int, float, str)) else fallback
+
+
+@functools.cache
+def _override_parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
 
 
 def _label_column(values: pd.Series) -> pd.Series:

@@ -376,7 +376,9 @@ def report_text(plan: Plan, indices: pd.DataFrame, notes: list[str], wall: str,
              f"Run overrides: `{' '.join(plan.run_overrides) or '(none)'}`.", ""]
     for metric in o.metrics:
         lines += [f"## {metric}", "", *ranking_text(indices, metric), ""]
-    lines += ["## Notes", "", *[f"- {n}" for n in plan.selection.notes() + notes], ""]
+    all_notes = plan.selection.notes() + notes
+    if all_notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in all_notes], ""]
     return "\n".join(lines)
 
 
