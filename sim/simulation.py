@@ -10,6 +10,7 @@ The same config and seed always give the same tables.
 from __future__ import annotations
 
 import importlib.metadata
+import platform
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sim.config import RunConfig, parse_config, to_dict
 from sim.district_map import district_geojson
 from sim.metrics import summarise
 from sim.model import DistrictModel
-from sim.output import disputes_frame, incidents_frame, write_run
+from sim.output import disputes_frame, incidents_frame, timeseries_frame, write_run
 
 PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seaborn")
 
@@ -65,6 +66,25 @@ def git_commit() -> str:
                               text=True, timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def simulator_version() -> str:
+    try:
+        return importlib.metadata.version("district-sim")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_dirty() -> bool | None:
+    """Whether the checkout has uncommitted changes to tracked files (None: not a git
+    checkout): a run from a dirty tree is not reproducible from its commit alone."""
+    try:
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                              cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
 def structure(model: DistrictModel) -> dict[str, int]:
@@ -153,9 +173,9 @@ class Simulation:
 
     def collect(self, model: DistrictModel, wall_seconds: float = float("nan")) -> RunResult:
         """Tables and summary of a model at its current time (finished or paused)."""
-        incidents = incidents_frame(model.desk.incidents)
-        disputes = disputes_frame(model.mediation.disputes)
-        timeseries = pd.DataFrame(model.timeseries)
+        incidents = incidents_frame(model.desk.incidents, self.config)
+        disputes = disputes_frame(model.mediation.disputes, self.config)
+        timeseries = timeseries_frame(model.timeseries)
         metrics = summarise(model, incidents, disputes)
         summary = {
             "scenario": self.config.scenario.name,
@@ -165,7 +185,10 @@ class Simulation:
             "calibration": self._calibration(metrics),
             "config": to_dict(self.config),
             "versions": package_versions(),
+            "simulator_version": simulator_version(),
+            "python_version": platform.python_version(),
             "git_commit": git_commit(),
+            "git_dirty": git_dirty(),
             "wall_seconds": wall_seconds,
         }
         return RunResult(incidents, disputes, timeseries, summary,

@@ -415,6 +415,9 @@ def test_plot_skips_missing_inputs_gracefully(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=a"]), FakeVariant(["policy=b"])])
     collect.collect(root)
+    # No run has an incidents table (load_long_table would otherwise collect it again).
+    for path in root.glob("*/incidents.parquet"):
+        path.unlink()
     (root / "incidents.parquet").unlink()
     runs = pd.read_parquet(root / "runs.parquet").drop(columns="annual_staffing_cost_yuan")
     runs.to_parquet(root / "runs.parquet")
@@ -449,7 +452,7 @@ def test_labels_keep_only_overrides_that_vary(tmp_path):
     assert collect.variant_order(runs) == ["policy=baseline", "policy=x",
                                            "policy=x,+policy.grids=50"]
     assert collect.constant_overrides(runs) == shared
-    assert runs["sim.days"].eq("30").all()  # the constant stays available as a column
+    assert runs["sim.days"].eq(30).all()  # the constant stays available as a (typed) column
     # The baseline may still be named with the shared overrides, in any order.
     table = compare.run_comparison(root, "sim.days=30,policy=baseline",
                                    ["mean_queue_delay_min"], log=lambda _: None)
