@@ -207,6 +207,36 @@ class Metrics(Table):
         "disputes that turned violent", "per 100,000 residents a year", ge=0, required=False)
     money_at_stake_yuan: Series[float] = field("money at stake in the disputes raised",
                                                "yuan", ge=0, required=False)
+    disputes_resolved_share: Series[float] = field(
+        "settled / all disputes raised (redirected, open and failed ones included)", SHARE,
+        ge=0, le=1, null="no dispute raised", required=False)
+    redirected_share: Series[float] = field(
+        "disputes redirected at intake (litigation, arbitration, administration) / raised",
+        SHARE, ge=0, le=1, null="no dispute raised", required=False)
+    closed_within_30_days_share: Series[float] = field(
+        "mediations closed within 30 days (the People's Mediation Law's month) / closed",
+        SHARE, ge=0, le=1, null="no dispute closed", required=False)
+    dispute_calls_share: Series[float] = field(
+        "dispute-related incidents / reported incidents", SHARE, ge=0, le=1,
+        null="no incident reported", required=False)
+    repeat_calls: Series[float] = field("repeat police calls from unsettled disputes", "count",
+                                        ge=0, required=False)
+    police_settled_on_spot_share: Series[float] = field(
+        "dispute calls the police settled on the spot / dispute calls attended", SHARE, ge=0,
+        le=1, null="no dispute call attended", required=False)
+    police_referred_share_of_raised: Series[float] = field(
+        "cases referred by the police / disputes raised", SHARE, ge=0, le=1,
+        null="no dispute raised", required=False)
+    cases_per_1000_per_year: Series[float] = field(
+        "cases taken for mediation", "per 1,000 residents a year", ge=0, required=False)
+    cases_per_mediator_per_year: Series[float] = field(
+        "cases taken for mediation per mediator", "per mediator a year", ge=0, required=False)
+    mean_severity_at_intake: Series[float] = field("mean severity when a case is taken in",
+                                                   "0-1", ge=0, le=1, null="no case taken",
+                                                   required=False)
+    party_satisfaction: Series[float] = field(
+        "mean satisfaction of the residents who were parties to a dispute", "0-1", ge=0, le=1,
+        null="no party yet", required=False)
     incidents_total: Series[float] = field("incidents, patrol finds included", "count", ge=0,
                                            required=False)
     incidents_reported: Series[float] = field("incidents reported (calls and violent "

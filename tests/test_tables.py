@@ -60,7 +60,8 @@ def test_tables_have_the_schemas_dtypes_and_nulls_not_sentinels(one_run, tmp_pat
     inc = pd.read_parquet(tmp_path / "incidents.parquet")
     dis = pd.read_parquet(tmp_path / "disputes.parquet")
     assert isinstance(inc["source"].dtype, pd.CategoricalDtype)
-    assert list(dis["outcome"].cat.categories[:4]) == ["settled", "court", "violent", "open"]
+    assert list(dis["outcome"].cat.categories[:5]) == ["settled", "redirected", "court",
+                                                      "violent", "open"]
     assert list(dis["level"].cat.categories) == ["community", "street", "district"]
     # Every run of a sweep gets the config's categories, found or not.
     assert "assault_robbery" in inc["kind"].cat.categories
