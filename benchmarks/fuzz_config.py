@@ -145,7 +145,8 @@ def api_cases(rng: random.Random, n: int, small: dict, default: dict) -> list[tu
                 *parents, last = key.split(".")
                 for part in parents:
                     node = node.setdefault(part, {})
-                node[last] = copy.copy(rng.choice(values))
+                if isinstance(node, dict):      # else an earlier choice put a value there
+                    node[last] = copy.copy(rng.choice(values))
             cases.append(("partial dict", lambda p=partial: Simulation(p)))
         elif roll < 19:                     # 15 %: override lists
             overrides = ["scenario=small_district", "sim.days=0.01", *cli_overrides(rng)]
