@@ -53,7 +53,14 @@ from experiments.analysis.collect import (
     require_dir,
     variant_order,
 )
-from experiments.analysis.inference import BETTER, IDENTICAL, WORSE, mean_ci, paired_test
+from experiments.analysis.inference import (
+    BETTER,
+    IDENTICAL,
+    INSUFFICIENT,
+    WORSE,
+    mean_ci,
+    paired_test,
+)
 from sim.output import write_bytes
 
 FIGURES_DIR = "figures"
@@ -517,7 +524,7 @@ def plot_forest(comparison: pd.DataFrame, metrics: Sequence[str], outdir: Path |
     rows = comparison[~comparison["is_baseline"] & comparison["metric"].isin(metrics)]
     # A metric identical in every pair for every variant has nothing to draw (the brief's
     # sentence says "unaffected").
-    moved = rows[rows["verdict"] != IDENTICAL]
+    moved = rows[~rows["verdict"].isin([IDENTICAL, INSUFFICIENT])]
     metrics = [m for m in metrics if m in set(moved["metric"])] or \
         [m for m in metrics if m in set(rows["metric"])]
     base = comparison.loc[comparison["is_baseline"], "variant"].iloc[0]
@@ -629,13 +636,18 @@ def plot_change_map(breakdown: pd.DataFrame, district, metrics: Sequence[str],
     by = str(breakdown["by"].iloc[0])
     shapes = map_shapes(district, by)
     rows = breakdown[~breakdown["is_baseline"] & breakdown["metric"].isin(metrics)]
-    moved = rows[rows["verdict"] != IDENTICAL]
+    moved = rows[~rows["verdict"].isin([IDENTICAL, INSUFFICIENT])]
     metrics = [m for m in metrics if m in set(moved["metric"])] or \
         [m for m in metrics if m in set(rows["metric"])][:1]
     variants = list(dict.fromkeys(rows["variant"]))
     base = breakdown.loc[breakdown["is_baseline"], "variant"].iloc[0]
+    # Panels shaped like the district, so an elongated one is not drawn as a thumbnail.
+    x0, y0, x1, y1 = shapes.total_bounds
+    aspect = min(max((y1 - y0) / (x1 - x0), 0.3), 2.0) if x1 > x0 else 1.0
+    width = 5.2 if len(metrics) > 1 else 7.0
     fig, axes = plt.subplots(len(variants), len(metrics),
-                             figsize=(4.6 * len(metrics), 4.0 * len(variants)), squeeze=False)
+                             figsize=(width * len(metrics), width * aspect * len(variants) + 0.8),
+                             squeeze=False)
     by_text = BY_ZH.get(by, by) if lang == "zh" else by
     for j, metric in enumerate(metrics):
         sign = metrics_meta.direction(metric) or -1
