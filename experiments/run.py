@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -106,11 +107,37 @@ def validate_overrides(overrides: list[str], config_name: str = "config") -> str
     from sim.compose import compose_config, explain
 
     try:
-        parse_config(compose_config(overrides, config_name))
+        run = parse_config(compose_config(overrides, config_name))
     except ConfigError as exc:
         return str(exc)
     except (HydraException, ValueError) as exc:   # e.g. a malformed sweep value
         return explain(exc)
+    return output_dir_problem(run.output.dir)
+
+
+def output_dir_problem(folder: str | None) -> str | None:
+    """Why the run could not write into `folder` (``output.dir``), found before it starts."""
+    if folder is None:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in folder):
+        return f"output.dir: must be a folder path without control characters, got {folder!r}"
+    path = Path(folder)
+    long = [part for part in path.parts if len(os.fsencode(part)) > 255]
+    if long:
+        return f"output.dir: a folder name is at most 255 bytes, got one of {len(long[0])}"
+    try:
+        if path.exists() and not path.is_dir():
+            return f"output.dir: {folder!r} exists and is not a folder"
+        ancestor = path.absolute()
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"output.dir: {str(ancestor)!r} is a file, so {folder!r} cannot be made"
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            return f"output.dir: cannot create or write {folder!r} ({str(ancestor)!r} is " \
+                   f"not writable)"
+    except OSError as exc:
+        return f"output.dir: cannot use {folder!r}: {exc.strerror or exc}"
     return None
 
 
@@ -173,12 +200,12 @@ def run_job(cfg: DictConfig) -> float | None:
 
     # Mesa logs every step at INFO, which Hydra's logging setup would print.
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    outdir = output_dir(cfg)
     try:
         sim = Simulation(cfg)
     except ConfigError as exc:  # only reachable in multiruns (single runs are pre-checked)
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_CONFIG) from None
+    outdir = output_dir(cfg)
     done = read_finished(outdir)
     if done is not None and is_multirun() and done.get("config") == json_ready(
             to_dict(sim.config)):
@@ -194,55 +221,141 @@ def run_job(cfg: DictConfig) -> float | None:
     return result.metrics.get("mediation_success_rate")
 
 
-# Hydra flags that only print something (no job runs) and flags that take a value.
+# Hydra's own flags: those that only print something (no job runs), those that take a value,
+# and the values some of them allow (None: any).
 INFO_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg",
               "--resolve", "-sc", "--shell-completion", "-p", "--package"}
 VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir",
                "--experimental-rerun", "-c", "--cfg", "-p", "--package", "-i", "--info"}
+FLAG_CHOICES = {"-c": ("job", "hydra", "all"), "--cfg": ("job", "hydra", "all"),
+                "-i": ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath"),
+                "-p": None, "--package": None}
+FLAG_CHOICES["--info"] = FLAG_CHOICES["-i"]
+RUN_FLAGS = {"-m", "--multirun", "-r", "--run", "-cn", "--config-name"}
+KNOWN_FLAGS = INFO_FLAGS | VALUE_FLAGS | RUN_FLAGS
 
 
 def split_argv(argv: list[str]) -> tuple[set[str], dict[str, str], list[str]]:
     """Hydra's flags (with their values) apart from the overrides."""
-    flags, values, overrides = set(), {}, []
+    flags, values, overrides, _ = _split(argv)
+    return flags, values, overrides
+
+
+def _split(argv: list[str]) -> tuple[set[str], dict[str, str], list[str], list[str]]:
+    flags, values, overrides, tokens = set(), {}, [], []
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg.startswith("-"):
             name, eq, value = arg.partition("=")
             flags.add(name)
+            tokens.append(arg)
             nxt = argv[i + 1] if i + 1 < len(argv) else "-"
             if name in VALUE_FLAGS and not eq and not nxt.startswith("-") and "=" not in nxt:
                 value = argv[i + 1]
+                tokens.append(value)
                 i += 1
             if value:
                 values[name] = value
         else:
             overrides.append(arg)
         i += 1
-    return flags, values, overrides
+    return flags, values, overrides, tokens
+
+
+def hydra_argv(argv: list[str]) -> list[str]:
+    """The overrides, then the flags: Hydra's argparse cannot read overrides on both sides of
+    a flag (``a=1 -m b=2``), and ``--info`` would take an override after it for its value."""
+    _, _, overrides, tokens = _split(argv)
+    return [*overrides, *tokens]
+
+
+def flag_problem(flags: set[str], values: dict[str, str]) -> str | None:
+    """The one-line error for a flag this command does not take, or None.
+
+    Hydra's argparse would print its usage over several lines (and accepts abbreviations such
+    as --multi); a flag it does not know must not reach it.
+    """
+    for name in sorted(flags):
+        if name not in KNOWN_FLAGS:
+            return (f"{name}: unknown option; options: -m/--multirun, -cn/--config-name, "
+                    f"--cfg job|hydra|all, --resolve, -i/--info, -h/--help (settings are "
+                    f"key=value overrides)")
+    if "--experimental-rerun" in flags:
+        return ("--experimental-rerun: not supported (it replays a pickled config, which can "
+                "run any code); rerun with the overrides in the job's .hydra/overrides.yaml")
+    if {"-cp", "--config-path", "-cd", "--config-dir"} & flags:
+        return ("--config-path/--config-dir: this simulator's configs live in conf/; select "
+                "them with overrides (scenario=..., policy=...)")
+    for name in ("-cn", "--config-name"):
+        if name in flags:
+            names = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
+            if values.get(name) not in names:
+                return (f"{name}: unknown config {values.get(name, '(none given)')!r}; "
+                        f"allowed: {', '.join(names)}"[:300])
+    for name, choices in FLAG_CHOICES.items():
+        if name in flags and name in values and choices and values[name] not in choices:
+            return f"{name}: must be one of {', '.join(choices)}, got {values[name]!r}"[:300]
+        if name in flags and name not in values and name in ("-c", "--cfg", "-p", "--package"):
+            return f"{name}: needs a value" + (f" ({'|'.join(choices)})" if choices else "")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     flags, values, overrides = split_argv(argv)
+    problem = flag_problem(flags, values)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     multirun = bool({"-m", "--multirun"} & flags)
-    if not flags & INFO_FLAGS:
+    config_name = values.get("-cn") or values.get("--config-name") or "config"
+    if flags & INFO_FLAGS:
+        # Nothing runs, but a composition error should still be one line, not Hydra's three.
+        if not {"-h", "--help", "--hydra-help", "--version", "-sc", "--shell-completion"} & flags:
+            try:
+                first = sweep_combinations(overrides, limit=1)[0] if multirun else overrides
+                error = compose_problem(first, config_name)
+            except Exception as exc:   # Hydra's parser on a malformed override
+                from sim.compose import explain
+
+                error = explain(exc)
+            if error is not None:
+                print(f"error: {error}", file=sys.stderr)
+                return EXIT_BAD_CONFIG
+    else:
         # Check every run's config before Hydra creates any output folder.
-        config_name = values.get("-cn") or values.get("--config-name") or "config"
-        if {"-cp", "--config-path", "-cd", "--config-dir"} & flags:
-            print("error: --config-path/--config-dir: this simulator's configs live in conf/; "
-                  "select them with overrides (scenario=..., policy=...)", file=sys.stderr)
+        try:
+            combos = sweep_combinations(overrides) if multirun else [overrides]
+        except Exception as exc:   # Hydra's parser on a malformed override
+            from sim.compose import explain
+
+            print(f"error: {explain(exc)}", file=sys.stderr)
             return EXIT_BAD_CONFIG
-        combos = sweep_combinations(overrides) if multirun else [overrides]
         for combo in combos:
             error = validate_overrides(combo, config_name)
             if error is not None:
                 where = f" (in the run {' '.join(combo)})" if multirun else ""
                 print(f"error: {error}{where}", file=sys.stderr)
                 return EXIT_BAD_CONFIG
-    sys.argv = [sys.argv[0], *argv]
+    sys.argv = [sys.argv[0], *hydra_argv(argv)]
     run_job()
     return 0
+
+
+def compose_problem(overrides: list[str], config_name: str = "config") -> str | None:
+    """The one-line error composing these overrides hits (values are not checked), or None."""
+    from hydra.errors import HydraException
+
+    from sim.compose import compose_config, explain
+
+    try:
+        compose_config(overrides, config_name)
+    except ConfigError as exc:
+        return str(exc)
+    except (HydraException, ValueError) as exc:
+        return explain(exc)
+    return None
 
 
 if __name__ == "__main__":

@@ -617,6 +617,19 @@ class SimSettings(Schema):
     tick_minutes: float = param(60.0, unit="min per model.step()", ge=1.0, le=525_600.0,
                                 source=RUN)
     progress: bool = param(True, source=RUN)
+    # A run starts with empty queues and no open disputes: the first days are not typical.
+    warmup_days: float = param(0.0, unit="simulated days left out of the metrics", ge=0.0,
+                               le=36_500.0, source=RUN,
+                               note="incidents reported and disputes raised before it are left "
+                                    "out of every metric built from them; utilisation, deterred "
+                                    "calls and satisfaction still count the whole run")
+
+    @model_validator(mode="after")
+    def _warmup(self):
+        if self.warmup_days >= self.days:
+            raise Invalid("warmup_days", f"must be a number in [0, {self.days:g}) (less than "
+                          f"sim.days), got {self.warmup_days:g}")
+        return self
 
 
 class Output(Schema):
@@ -640,33 +653,38 @@ def _to_plain(cfg: Any) -> dict:
     from omegaconf import DictConfig, OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.config_errors import plain_values
+
     if isinstance(cfg, RunConfig):
         return cfg.model_dump()
     if not isinstance(cfg, (dict, DictConfig)):
         raise ConfigError(f"config: must be a mapping, got {type(cfg).__name__}")
     if isinstance(cfg, dict):
-        _check_depth(cfg)
+        cfg = plain_values(cfg, RunConfig)
+        if not _interpolates(cfg):
+            return cfg      # nothing to resolve: OmegaConf would only cost time
     try:
         # A plain dict may carry the same ${...} interpolations as the YAML it was copied from.
         node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         plain = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"config: cannot resolve: {exc}".splitlines()[0]) from None
+        key = getattr(exc, "full_key", None)
+        where = f"{key}: " if key else "config: "
+        raise ConfigError(f"{where}cannot resolve: {exc}".splitlines()[0]) from None
     except (ValueError, TypeError, RecursionError) as exc:
         # OmegaConf refuses some Python values (Decimal, numpy types, sets) outright.
         raise ConfigError(f"config: unsupported value: {exc}".splitlines()[0]) from None
     return plain
 
 
-def _check_depth(value: Any, path: str = "config", depth: int = 0) -> None:
-    if depth > 12:
-        raise ConfigError(f"{path}: nested too deeply (a config is at most 12 levels deep)")
+def _interpolates(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
     if isinstance(value, dict):
-        for k, v in value.items():
-            _check_depth(v, f"{path}.{k}" if path != "config" else str(k), depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_depth(v, f"{path}[{i}]", depth + 1)
+        return any(_interpolates(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_interpolates(v) for v in value)
+    return False
 
 
 def parse_config(cfg: Any) -> RunConfig:

@@ -6,6 +6,7 @@ the CLI needs ``scenario.calls.kinds.fight.share: must be a number in [0, 1], go
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any
@@ -112,6 +113,20 @@ def _kind_text(tp: Any, meta: list) -> str:
 
 def explain_validation(exc: ValidationError, root: type[BaseModel]) -> str:
     """The first error of `exc` (validating `root`) as one line."""
+    return short_path(_explain(exc, root))
+
+
+def short_path(message: str) -> str:
+    """`message` with any very long key in its leading path cut (a key can be any text)."""
+    path, sep, rest = message.partition(": ")
+    if len(path) <= 200:
+        return message
+    path = re.sub(r"[^.\[\]]{41,}",
+                  lambda m: f"{m.group()[:20]}...({len(m.group()):,} characters)", path)
+    return f"{path[:400]}{sep}{rest}"
+
+
+def _explain(exc: ValidationError, root: type[BaseModel]) -> str:
     err = exc.errors(include_url=False)[0]
     loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
     leaf = _walk(root, loc)
@@ -131,8 +146,90 @@ def explain_validation(exc: ValidationError, root: type[BaseModel]) -> str:
         return f"{leaf.path}: required"
     if kind in ("string_too_long", "string_too_short"):
         limit = (err.get("ctx") or {})
-        return (f"{leaf.path}: must be a text of {limit.get('min_length', 1)} to "
+        return (f"{leaf.path}: must be a text of {limit.get('min_length', 0)} to "
                 f"{limit.get('max_length', '...')} characters, got {len(str(value))}")
     if kind in _NUMBER_TYPES or kind.endswith("_type") or kind == "literal_error":
-        return f"{leaf.path}: {_kind_text(leaf.tp, leaf.meta)}, got {_show(value)}"
+        text = _kind_text(leaf.tp, leaf.meta)
+        if kind == "finite_number":     # NaN or inf where a number goes
+            text = text.replace("must be a number", "must be a finite number", 1)
+        return f"{leaf.path}: {text}, got {_show(value)}"
     return f"{leaf.path}: {err['msg']}, got {_show(value)}"
+
+
+MAX_DEPTH = 12   # the schema's deepest leaf is 5 levels down; a timeline event's list is 6
+
+
+def plain_values(value: Any, root: type[BaseModel] | None = None) -> Any:
+    """A copy of a plain config (dicts, lists, numbers, text) that pydantic or OmegaConf can
+    take, or ``ConfigError`` naming the first value that cannot be.
+
+    numpy scalars and arrays become the Python numbers and lists they hold (exactly); tuples
+    become lists; keys must be text; anything else (Decimal, sets, objects, ...) is refused,
+    as is nesting deeper than ``MAX_DEPTH`` (which also catches a dict that contains itself).
+    """
+    return _plain(value, (), root)
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for item in loc:
+        out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
+    return out or "config"
+
+
+def _plain(value: Any, loc: tuple, root: type[BaseModel] | None) -> Any:
+    from sim.config import ConfigError
+
+    if len(loc) > MAX_DEPTH:
+        raise ConfigError(short_path(f"{_dotted(loc[:MAX_DEPTH + 1])}: nested too deeply (a "
+                                     f"config is at most {MAX_DEPTH} levels deep)"))
+    if value is None or isinstance(value, (bool, int, float, str)):
+        # numpy's float64 is a float subclass that OmegaConf refuses: hand on a real float.
+        return value if type(value) in (bool, int, float, str) or value is None else \
+            _builtin(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ConfigError(short_path(f"{_dotted(loc)}: keys must be text, got "
+                                             f"{_show(key)} ({type(key).__name__})"))
+            out[key] = _plain(item, (*loc, key), root)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, (*loc, i), root) for i, item in enumerate(value)]
+    numpy = _numpy_value(value)
+    if numpy is not _NOT_NUMPY:
+        return _plain(numpy, loc, root)
+    raise ConfigError(short_path(f"{_dotted(loc)}: {_expected(loc, root)}, got "
+                                 f"{_show(value)} ({type(value).__name__})"))
+
+
+_NOT_NUMPY = object()
+
+
+def _numpy_value(value: Any) -> Any:
+    """The Python value a numpy scalar or array holds (``.item()``, ``.tolist()``)."""
+    module = type(value).__module__ or ""
+    if module.split(".")[0] != "numpy":
+        return _NOT_NUMPY
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
+        return value.tolist()
+    return value.item() if hasattr(value, "item") else _NOT_NUMPY
+
+
+def _builtin(value: Any) -> Any:
+    for tp in (bool, int, float, str):
+        if isinstance(value, tp):
+            return tp(value)
+    return value
+
+
+def _expected(loc: tuple, root: type[BaseModel] | None) -> str:
+    """What the schema wants at `loc` ("must be a number in [0, 1]"), or a generic hint."""
+    if root is not None:
+        leaf = _walk(root, loc)
+        if leaf.path == _dotted(loc):
+            text = _kind_text(leaf.tp, leaf.meta)
+            if text != "has the wrong type":
+                return text
+    return "must be a number, text, true/false, a list or a mapping"

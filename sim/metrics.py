@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim import survival
+
 DAY = 1440.0
 
 
@@ -111,13 +113,19 @@ def staffing_cost(model) -> float:
 
 def summarise(model, incidents: pd.DataFrame, disputes: pd.DataFrame) -> dict[str, float]:
     """All headline metrics of a finished (or paused) run."""
-    days = model.env.now / DAY
+    # Warm-up and censoring (issue 10): records started in the warm-up are left out, and the
+    # time quantiles are Kaplan–Meier estimates with open cases censored (sim/survival.py).
+    warmup = model.cfg.sim.warmup_days * DAY
+    incidents = incidents[incidents.t_reported >= warmup]
+    disputes = disputes[disputes.t_raised >= warmup]
+    days = (model.env.now - min(warmup, model.env.now)) / DAY
     metrics = dispute_metrics(disputes, model.residents.n, days)
     metrics.update(incident_metrics(incidents, model.cfg.scenario.dispatch.p1_target_min,
                                     model.env.now))
+    metrics.update(survival.time_quantiles(incidents, disputes, model.env.now))
     metrics.update(utilisation_metrics(model))
     metrics["mean_satisfaction"] = model.residents.mean_satisfaction
     metrics["annual_staffing_cost_yuan"] = staffing_cost(model)
     metrics["deterred_calls"] = float(model.deterred)
-    metrics["simulated_days"] = days
+    metrics["simulated_days"] = model.env.now / DAY
     return metrics

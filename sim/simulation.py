@@ -89,18 +89,33 @@ def structure(model: DistrictModel) -> dict[str, int]:
     }
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """`over` laid on `base`, mapping into mapping (as OmegaConf.merge, without its struct
+    errors: an unknown key is left for the schema to name)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 class Simulation:
     """One run of one scenario: validate the config, build the model, step it to the end."""
 
     def __init__(self, cfg: Any):
         if isinstance(cfg, dict) and "scenario" not in cfg:
             # A partial plain dict ({"seed": 1, "sim": {"days": 3}}) overrides the default
-            # config; a dict with a scenario is taken as complete.
+            # config; a dict with a scenario is taken as complete.  Check its values before
+            # merging, so that a bad one is named the same way as in a complete dict.
             from omegaconf import OmegaConf
 
             from sim.compose import compose_config
+            from sim.config_errors import plain_values
 
-            cfg = OmegaConf.merge(compose_config(), cfg)
+            default = OmegaConf.to_container(compose_config(), resolve=True)
+            cfg = _merged(default, plain_values(cfg, RunConfig))
         self.config: RunConfig = parse_config(cfg)
 
     @classmethod

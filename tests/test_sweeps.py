@@ -91,7 +91,7 @@ def test_launchers_agree_and_tables_show_the_effect(tmp_path):
     assert cost["diff"] > 0 and cost["verdict"] == compare.WORSE
     markdown = (joblib_dir / compare.COMPARISON_MD).read_text(encoding="utf-8")
     assert "Common to all runs:" in markdown and "`scenario=small_district`" in markdown
-    assert "| mean_wait_first_session_days | - | policy=double_mediators |" in markdown
+    assert "| Wait for a first session (days) | ↓ | policy=double_mediators |" in markdown
 
     paths = plot.plot_sweep(joblib_dir, log=lambda _: None)
     stems = {p.stem for p in paths}
@@ -110,7 +110,7 @@ def test_identical_variants_and_resume_with_both_launchers(tmp_path):
     measured = other[other["mean"].notna()]
     assert len(measured) >= 20
     assert (measured["diff"] == 0).all()
-    assert set(measured["verdict"]) == {compare.NO_DIFFERENCE}
+    assert set(measured["verdict"]) == {compare.IDENTICAL}
 
     jobs = job_dirs(sweep_dir)
     assert len(jobs) == 4
