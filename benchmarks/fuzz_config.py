@@ -52,7 +52,8 @@ import numpy as np
 OUTCOMES = ("clean", "unnamed", "other", "accepted", "wrote files")
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = ["scenario=small_district", "sim.days=0.01", "sim.progress=false"]
-_NAMED = re.compile(r"^('[^']*'|[\w+~.-][^\s:]*): \S")   # a dotted path or a flag, ": "
+# A dotted path, a flag or a district file's path, then ": ".
+_NAMED = re.compile(r"^('[^']*'|[\w+~./-][^\s:]*): \S")
 _TIMELINE_NAMED = re.compile(r"^(.+, line \d+: \S|timeline .+: no such file)")
 
 

@@ -152,6 +152,16 @@ class DistrictFolder(Schema):
     path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
                              min_length=1, max_length=1000)
 
+    @model_validator(mode="after")
+    def _usable(self):
+        # The file system's own error for these is an OSError, not a message about the field.
+        if self.path is not None and (any(ord(ch) < 32 for ch in self.path) or any(
+                len(part.encode("utf-8", "surrogateescape")) > 255
+                for part in self.path.split("/"))):
+            raise Invalid("path", "must be a folder path without control characters, each "
+                          f"name at most 255 bytes, got {self.path[:60]!r}")
+        return self
+
 
 class Roads(Schema):
     """Travel on the road network: quickest paths at free-flow speeds by road class, slowed by
@@ -956,7 +966,11 @@ def _check_map(run: RunConfig) -> None:
     from sim.geography import base_district
 
     s = run.scenario
-    d = base_district(s)
+    try:
+        d = base_district(s)
+    except OSError as exc:      # unreadable folder or file (permissions, a device, ...)
+        raise Invalid("scenario.district.path", f"cannot read {s.district.path!r}: "
+                      f"{exc.strerror or exc}") from None
     if s.district.path is None:
         return
     if d.grid_file is not None and run.policy.grids is None:

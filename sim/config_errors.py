@@ -145,7 +145,11 @@ def _explain(exc: ValidationError, root: type[BaseModel]) -> str:
     if kind == "missing":
         return f"{leaf.path}: required"
     if kind in ("string_too_long", "string_too_short"):
-        limit = (err.get("ctx") or {})
+        limit = dict(err.get("ctx") or {})
+        for m in leaf.meta:     # the error gives only the bound it broke; say both
+            for name in ("min_length", "max_length"):
+                if getattr(m, name, None) is not None:
+                    limit.setdefault(name, getattr(m, name))
         return (f"{leaf.path}: must be a text of {limit.get('min_length', 0)} to "
                 f"{limit.get('max_length', '...')} characters, got {len(str(value))}")
     if kind in _NUMBER_TYPES or kind.endswith("_type") or kind == "literal_error":
