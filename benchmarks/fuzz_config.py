@@ -52,7 +52,8 @@ import numpy as np
 OUTCOMES = ("clean", "unnamed", "other", "accepted", "wrote files")
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = ["scenario=small_district", "sim.days=0.01", "sim.progress=false"]
-_NAMED = re.compile(r"^('[^']*'|[\w+~.-][^\s:]*): \S")   # a dotted path or a flag, ": "
+# A dotted path, a flag or a district file's path, then ": ".
+_NAMED = re.compile(r"^('[^']*'|[\w+~./-][^\s:]*): \S")
 _TIMELINE_NAMED = re.compile(r"^(.+, line \d+: \S|timeline .+: no such file)")
 
 
@@ -145,7 +146,8 @@ def api_cases(rng: random.Random, n: int, small: dict, default: dict) -> list[tu
                 *parents, last = key.split(".")
                 for part in parents:
                     node = node.setdefault(part, {})
-                node[last] = copy.copy(rng.choice(values))
+                if isinstance(node, dict):      # else an earlier choice put a value there
+                    node[last] = copy.copy(rng.choice(values))
             cases.append(("partial dict", lambda p=partial: Simulation(p)))
         elif roll < 19:                     # 15 %: override lists
             overrides = ["scenario=small_district", "sim.days=0.01", *cli_overrides(rng)]

@@ -4,7 +4,9 @@ Three jobs, each with one home:
 
 * running and sweeping the model: ``run.py`` (one run, or a Hydra multirun with ``-m``);
 * the analysis run on a sweep's results: ``analysis/`` (collect, compare, plot, report,
-  advisor, optimize, params, and ``metrics_meta``: which way each metric is better);
+  advisor, optimize, params; ``metrics_meta``: each metric's direction, kind, unit and
+  margin; ``inference``: intervals, paired tests and verdicts; ``breakdown``: metrics per
+  place, hour or category; ``brief``: the sentences of the report's brief);
 * the trainers' page: ``demo/`` (server, app, model, map, charts, text, animate);
   ``python -m experiments.demo`` runs ``demo/__main__.py``.
 

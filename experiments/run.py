@@ -56,9 +56,13 @@ TABLE = [
     ("utilisation_unit_armed_patrol", "utilisation: armed patrol", "{:.1%}"),
     ("utilisation_unit_rapid_response", "utilisation: rapid response", "{:.1%}"),
     ("utilisation_unit_guard", "utilisation: guards", "{:.1%}"),
-    ("utilisation_mediator_xiaoma", "utilisation: Xiao Ma (caseload)", "{:.1%}"),
+    ("utilisation_mediator_xiaoma", "utilisation: Xiao Ma (paid hours)", "{:.1%}"),
     ("utilisation_mediator_full_time", "utilisation: full-time mediators", "{:.1%}"),
     ("utilisation_mediator_part_time", "utilisation: part-time mediators", "{:.1%}"),
+    ("utilisation_mediator_senior", "utilisation: senior (Lao Ma)", "{:.1%}"),
+    ("redirected_share", "redirected at intake", "{:.1%}"),
+    ("disputes_resolved_share", "disputes resolved (of raised)", "{:.1%}"),
+    ("dispute_calls_share", "dispute-related share of calls", "{:.1%}"),
     ("mean_satisfaction", "mean resident satisfaction", "{:.3f}"),
 ]
 REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "466"}

@@ -46,6 +46,15 @@ FULL_TIME_SPLIT = "the report gives 85 full-time committee mediators in all; the
 PART_TIME_SPLIT = "the report gives 717 part-time committee mediators in all; the split is ours"
 PATTERN = "a pattern, held fixed by the sensitivity analysis"
 LAW = "People's Mediation Law: a mediation should generally conclude within one month"
+CALIBRATED = "calibrated (python -m benchmarks.calibration): "
+SURVEY = ("Liang Ping, 'Institutional design of diversified dispute resolution: an empirical "
+          "study of public preferences' (多元化纠纷解决机制的制度构建), urban residents' first "
+          "choice: residents' committee 4.8 %, litigation 5.3 % + street office 1.8 % + "
+          "petition 1.0 %, police about twice the committee, negotiation or a middleman over "
+          "60 % (+ the rest)")
+CHARKOUDIAN = ("Charkoudian 2005 (Baltimore): 0.431 police calls a week to a conflict's homes "
+               "before mediation, 0.10 after")
+HOUR_KINDS = ("xiaoma", "full_time", "part_time", "senior")
 Rate = Annotated[float, Field(ge=0.0, le=1e6)]
 Weight = Annotated[float, Field(ge=0.0, le=1e3)]
 Factor = Annotated[float, Field(ge=0.0, le=100.0)]
@@ -143,6 +152,16 @@ class DistrictFolder(Schema):
     path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
                              min_length=1, max_length=1000)
 
+    @model_validator(mode="after")
+    def _usable(self):
+        # The file system's own error for these is an OSError, not a message about the field.
+        if self.path is not None and (any(ord(ch) < 32 for ch in self.path) or any(
+                len(part.encode("utf-8", "surrogateescape")) > 255
+                for part in self.path.split("/"))):
+            raise Invalid("path", "must be a folder path without control characters, each "
+                          f"name at most 255 bytes, got {self.path[:60]!r}")
+        return self
+
 
 class Roads(Schema):
     """Travel on the road network: quickest paths at free-flow speeds by road class, slowed by
@@ -210,6 +229,20 @@ class Residents(Schema):
                                          source=ASSUMED, plausible=(-0.1, 0.0))
     fast_response_min: float = param(10.0, unit="min", ge=0.0, le=1e4, source=ASSUMED,
                                      plausible=(5.0, 15.0))
+    # Trust in mediation and in the police; one handled dispute moves trust and satisfaction
+    # part of the way towards how it went (so both stay in [0, 1]).
+    trust_mediation_init: float = param(
+        0.75, unit="0..1", ge=0.0, le=1.0, source=ASSUMED, plausible=(0.5, 0.9),
+        note="near the mean experience of a handled case at reported staffing, so trust does "
+             "not trend at constant policy")
+    trust_police_init: float = param(0.6, unit="0..1", ge=0.0, le=1.0, source=ASSUMED,
+                                     plausible=(0.4, 0.8),
+                                     note="near the mean experience of a dispute call")
+    trust_learning_rate: float = param(0.3, unit="share of the gap closed by one experience",
+                                       ge=0.0, le=1.0, source=ASSUMED, plausible=(0.1, 0.6))
+    satisfaction_learning_rate: float = param(0.3, unit="share of the gap closed by one "
+                                              "experience", ge=0.0, le=1.0, source=ASSUMED,
+                                              plausible=(0.1, 0.6))
 
 
 # --------------------------------------------------------------------------- disputes
@@ -228,11 +261,18 @@ class DisputeCategory(Schema):
                                       relative=(0.5, 2.0))
     amount_sigma: float = param(1.0, unit="log-sd", ge=0.0, le=5.0, source=ASSUMED,
                                 relative=(0.7, 1.3))
+    parties_extra_mean: float = param(0.3, unit="parties beyond two (geometric mean)", ge=0.0,
+                                      le=1000.0, source=ASSUMED, plausible=(0.0, 3.0))
+    district_intake_share: float = param(
+        0.0, unit="share of the parties' own cases", ge=0.0, le=1.0, source=ASSUMED,
+        plausible=(0.0, 0.9), note="taken straight to the district's specialised committee "
+                                   "(行业性专业性调委会); the report counts 8 district committees")
 
 
-def _category(share, severity, amount, sigma=1.0) -> DisputeCategory:
+def _category(share, severity, amount, sigma=1.0, parties=0.2, district=0.0) -> DisputeCategory:
     return DisputeCategory(share=share, severity_mean=severity, amount_median_yuan=amount,
-                           amount_sigma=sigma)
+                           amount_sigma=sigma, parties_extra_mean=parties,
+                           district_intake_share=district)
 
 
 FirstSessionDays = per_level("FirstSessionDays", unit="days", ge=0.0, le=365.0,
@@ -247,42 +287,175 @@ SessionGapDays = per_level("SessionGapDays", unit="days", ge=0.0, le=365.0,
 MaxSessions = per_level("MaxSessions", unit="sessions", ge=1, le=1000, defaults=(3, 3, 4),
                         source=ASSUMED, plausible=((2, 5), (2, 5), (2, 6)), integer=True)
 SettleLogit = per_level("SettleLogit", unit="log-odds", ge=-100.0, le=100.0,
-                        defaults=(0.0, 0.0, -0.8), source=ASSUMED,
-                        plausible=((-1.0, 1.0), (-1.0, 1.0), (-1.8, 0.2)))
+                        defaults=(1.5, 1.5, 1.5),
+                        source=CALIBRATED + "99.9 % success among the cases taken",
+                        plausible=((0.5, 2.5), (0.5, 2.5), (0.5, 2.5)))
+PrepHours = per_level("PrepHours", unit="hours per session", ge=0.0, le=1000.0,
+                      defaults=(1.0, 1.5, 2.0), source=ASSUMED,
+                      plausible=((0.5, 2.0), (0.5, 3.0), (1.0, 4.0)))
+FollowupHours = per_level("FollowupHours", unit="hours per session (回访 follow-up visits)",
+                          ge=0.0, le=1000.0, defaults=(0.5, 0.5, 1.0), source=ASSUMED,
+                          plausible=((0.25, 1.0), (0.25, 1.0), (0.5, 2.0)))
 SkillInit = per_level("SkillInit", unit="0..1", ge=0.0, le=1.0, defaults=(0.5, 0.7, 0.8),
                       source=ASSUMED, plausible=((0.3, 0.7), (0.5, 0.9), (0.6, 0.95)))
 
 
 class Violence(Schema):
-    hazard_per_day: float = param(1.1e-4, unit="per day, at severity 0.4 and day 0", ge=0.0,
-                                  le=10.0, source=ASSUMED, plausible=(3e-5, 3e-4))
+    hazard_per_day: float = param(2.0e-5, unit="per day, at severity 0.4 and day 0", ge=0.0,
+                                  le=10.0, source=CALIBRATED + "99.9 % success",
+                                  plausible=(5e-6, 2e-4))
     severity_exponent: float = param(2.0, unit="exponent", ge=0.0, le=10.0, source=ASSUMED,
                                      plausible=(1.0, 3.0))
     growth_days: float = param(10.0, unit="days for the hazard to double", ge=0.001, le=1e4,
                                source=ASSUMED, plausible=(5.0, 30.0))
 
 
+class Screening(Schema):
+    """Proactive screening for latent disputes (排查, the Fengqiao method): station staff
+    visiting households, out of their casework hours."""
+
+    hours_per_week: float = param(
+        4.0, unit="hours / station / week", ge=0.0, le=168.0,
+        source="county screening rules: residents' committees screen every half month "
+               "(村(居)委会每半月排查一次); one 8-hour round", plausible=(1.0, 10.0))
+    households_per_hour: float = param(15.0, unit="households reached / screening hour",
+                                       ge=0.0, le=1e4, source=ASSUMED, plausible=(5.0, 40.0),
+                                       note="with informants such as building heads (楼栋长)")
+    household_size: float = param(2.6, unit="residents / household", ge=1.0, le=20.0,
+                                  source="2020 census: 2.62 residents per household")
+    max_share: float = param(0.5, unit="of a person's casework hours", ge=0.0, le=1.0,
+                             source=ASSUMED, plausible=(0.25, 0.75))
+
+
+class Intake(Schema):
+    """Redirection at intake (to litigation, arbitration or an administrative channel), more
+    often when the station cannot meet soon; where the parties' own cases are taken."""
+
+    redirect_logit: float = param(
+        -3.5, unit="log-odds at 10,000 yuan, severity 0, no backlog", ge=-100.0, le=100.0,
+        source=ASSUMED, plausible=(-5.0, -1.0),
+        note="People's Mediation Law art. 17-18: a party may refuse; some matters belong to "
+             "other organs")
+    redirect_amount_weight: float = param(0.5, unit="log-odds per log(amount / 10,000 yuan)",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 1.0))
+    redirect_severity_weight: float = param(2.0, unit="log-odds per unit severity", ge=0.0,
+                                            le=100.0, source=ASSUMED, plausible=(0.0, 4.0))
+    redirect_backlog_weight: float = param(0.3, unit="log-odds per day until a meeting",
+                                           ge=0.0, le=100.0, source=ASSUMED,
+                                           plausible=(0.05, 1.0))
+    street_intake_share: float = param(0.1, unit="share of the parties' own cases", ge=0.0,
+                                       le=1.0, source=ASSUMED, plausible=(0.0, 0.3),
+                                       note="taken straight to the street studio (老马工作室)")
+
+
+class Channels(Schema):
+    """Where a surfacing conflict is taken, as log-odds against the parties handling it
+    themselves, at the residents' initial trust; and how each ending feels to the parties."""
+
+    station_logit: float = param(-2.78, unit="log-odds", ge=-100.0, le=100.0,
+                                 source=SURVEY + ": log(4.8 / 77.6)")
+    police_logit: float = param(
+        -1.35, unit="log-odds", ge=-100.0, le=100.0,
+        source=CALIBRATED + "dispute calls at Xuzhou 2017's 12.6 % of valid 110 reports",
+        plausible=(-2.5, 0.0), note="the survey's police share (about twice the committee's) "
+                                    "would give -2.1")
+    court_logit: float = param(-2.26, unit="log-odds", ge=-100.0, le=100.0,
+                               source=SURVEY + ": log(8.1 / 77.6)")
+    trust_weight: float = param(3.0, unit="log-odds per unit of trust above its initial value",
+                                ge=0.0, le=100.0, source=ASSUMED, plausible=(1.0, 6.0))
+    police_severity_weight: float = param(2.0, unit="log-odds per unit severity above 0.4",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 4.0))
+    court_amount_weight: float = param(0.5, unit="log-odds per log(amount / 10,000 yuan)",
+                                       ge=0.0, le=100.0, source=ASSUMED, plausible=(0.0, 1.0))
+    self_resolve_prob: float = param(0.75, unit="probability", ge=0.0, le=1.0, source=ASSUMED,
+                                     plausible=(0.5, 0.9),
+                                     note="handled by the parties: settles quietly")
+    flare_days_mean: float = param(30.0, unit="days", ge=0.01, le=3650.0, source=ASSUMED,
+                                   plausible=(7.0, 120.0), note="else it flares up again")
+    flare_severity_bump: float = param(0.1, unit="severity", ge=0.0, le=1.0, source=ASSUMED,
+                                       plausible=(0.0, 0.3))
+    experience: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = param(
+        {"settled": 0.9, "police_settled": 0.7, "referred": 0.55, "redirected": 0.35,
+         "court": 0.25, "unresolved": 0.2, "violent": 0.0},
+        unit="0..1, how each ending feels to the parties", source=ASSUMED, relative=(0.8, 1.2))
+    experience_delay_penalty: float = param(0.3, unit="experience lost by a 30-day mediation",
+                                            ge=0.0, le=1.0, source=ASSUMED,
+                                            plausible=(0.1, 0.5))
+
+    @model_validator(mode="after")
+    def _endings(self):
+        missing = set(EXPERIENCES) - set(self.experience)
+        if missing:
+            raise Invalid("experience", f"needs a value for {', '.join(sorted(missing))}")
+        return self
+
+
+EXPERIENCES = ("settled", "police_settled", "referred", "redirected", "court", "unresolved",
+               "violent")
+
+
+class PoliceLink(Schema):
+    """Disputes at the police (110) and the police-mediation link (警调对接)."""
+
+    on_scene_min: float = param(35.0, unit="min", ge=0.0, le=1e4, source=ASSUMED,
+                                plausible=(20.0, 60.0),
+                                note=f"{CFS}; on-the-spot mediation takes longer")
+    priority: int = param(2, ge=1, le=3, source=ASSUMED, plausible=(2, 3))
+    settle_on_spot_prob: float = param(
+        0.6, unit="probability at severity 0.4", ge=0.0, le=1.0, source=ASSUMED,
+        plausible=(0.4, 0.85),
+        note="Sun Wu county: officers mediate on the spot first and transfer what they cannot "
+             "settle to the station's mediation room")
+    settle_on_spot_severity_weight: float = param(0.6, unit="probability per unit severity",
+                                                  ge=0.0, le=10.0, source=ASSUMED,
+                                                  plausible=(0.0, 1.5))
+    refer_prob: float = param(0.15, unit="of those not settled on the spot", ge=0.0, le=1.0,
+                              source=ASSUMED, plausible=(0.1, 0.6))
+    referral_severity_bump: float = param(0.1, unit="severity", ge=0.0, le=1.0,
+                                          source=ASSUMED, plausible=(0.0, 0.3))
+    repeat_calls_per_week: float = param(0.43, unit="calls / week while unsettled after a "
+                                         "call", ge=0.0, le=100.0, source=CHARKOUDIAN)
+
+
+class Recurrence(Schema):
+    """Settled disputes can break out again between the same parties."""
+
+    prob_max: float = param(0.2, unit="probability for a settlement reached at a coin-flip "
+                            "chance (scales with 1 - that chance)", ge=0.0, le=1.0,
+                            source=ASSUMED, plausible=(0.05, 0.4))
+    police_prob: float = param(0.25, unit="probability after an on-the-spot police settlement",
+                               ge=0.0, le=1.0, source=ASSUMED, plausible=(0.1, 0.5),
+                               note=f"police rarely resolve the underlying issue ({CHARKOUDIAN})")
+    days_mean: float = param(120.0, unit="days", ge=0.01, le=36_500.0, source=ASSUMED,
+                             plausible=(30.0, 365.0))
+
+
 class Disputes(Schema):
     enabled: bool = param(True, source=SWITCH)
-    rate_per_1000_per_year: float = param(7.0, unit="disputes / 1,000 residents / year",
-                                          ge=0.0, le=1e5, source=MOJ)
+    rate_per_1000_per_year: float = param(
+        100.0, unit="conflicts arising / 1,000 residents / year (all channels)", ge=0.0,
+        le=1e5, source=CALIBRATED + "the report's 466 M yuan at stake (the report gives no "
+                                    "counts)", plausible=(30.0, 200.0),
+        note=f"cases at the stations come out near Chongqing's 11 per 1,000 ({MOJ})")
     arrival_rate_per_hour: float | None = param(None, unit="disputes / hour", ge=0.0, le=1e6,
                                                 source=VALIDATION)
     severity_concentration: float = param(6.0, unit="Beta a + b", ge=0.1, le=1e3,
                                           source=ASSUMED, plausible=(3.0, 12.0))
     categories: dict[str, DisputeCategory] = param({
-        "neighbour": _category(0.22, 0.25, 3350),
-        "family": _category(0.16, 0.30, 8950),
-        "property": _category(0.10, 0.45, 67000),
-        "labour": _category(0.10, 0.45, 44700, 0.9),
-        "commercial": _category(0.06, 0.50, 279500),
-        "traffic": _category(0.08, 0.35, 33500, 0.8),
-        "medical": _category(0.03, 0.55, 89400),
-        "land": _category(0.04, 0.55, 167700),
-        "consumer": _category(0.07, 0.25, 5600),
-        "tenancy": _category(0.07, 0.30, 13400, 0.9),
-        "school": _category(0.03, 0.35, 5600),
-        "environment": _category(0.04, 0.40, 22400),
+        "neighbour": _category(0.22, 0.25, 3350, parties=0.2),
+        "family": _category(0.16, 0.30, 8950, parties=0.3),
+        "property": _category(0.10, 0.45, 67000, parties=0.5, district=0.2),
+        "labour": _category(0.10, 0.45, 44700, 0.9, parties=1.5, district=0.4),
+        "commercial": _category(0.06, 0.50, 279500, parties=0.5, district=0.3),
+        "traffic": _category(0.08, 0.35, 33500, 0.8, parties=0.2, district=0.6),
+        "medical": _category(0.03, 0.55, 89400, parties=0.5, district=0.8),
+        "land": _category(0.04, 0.55, 167700, parties=1.0, district=0.3),
+        "consumer": _category(0.07, 0.25, 5600, parties=0.2),
+        "tenancy": _category(0.07, 0.30, 13400, 0.9, parties=0.2),
+        "school": _category(0.03, 0.35, 5600, parties=0.5),
+        "environment": _category(0.04, 0.40, 22400, parties=1.0, district=0.3),
     }, source="report: 12 special working groups, one risk area each")
     single_session: bool = param(False, source=SWITCH)
     first_session_days: FirstSessionDays = param(FirstSessionDays(), source=ASSUMED)
@@ -301,6 +474,36 @@ class Disputes(Schema):
     escalation_handoff_days_no_platform: float = param(3.0, unit="days", ge=0.0, le=365.0,
                                                        source=ASSUMED, plausible=(1.0, 7.0))
     violence: Violence = param(Violence(), source=ASSUMED)
+    # Latent before it surfaces, its severity growing.
+    latent_days_mean: float = param(21.0, unit="days before a party acts", ge=0.0, le=3650.0,
+                                    source=ASSUMED, plausible=(7.0, 90.0))
+    severity_growth_days: float = param(180.0, unit="days for (1 - severity) to fall by 1/e "
+                                        "while latent", ge=0.01, le=1e5, source=ASSUMED,
+                                        plausible=(60.0, 720.0))
+    # Work per session besides the meeting, and what the settlement chance depends on:
+    # logistic(level logit + skill_w*skill - severity_w*severity + hours_w*log(hours put in /
+    # full hours) - amount_w*log(1 + amount/100,000) - parties_w*(parties - 2)
+    # - delay_w*months since raised + mentoring bonus).
+    prep_hours: PrepHours = param(PrepHours(), source=ASSUMED)
+    followup_hours: FollowupHours = param(FollowupHours(), source=ASSUMED)
+    session_hours_severity: float = param(1.0, unit="meeting length x (1 + this x severity)",
+                                          ge=0.0, le=100.0, source=ASSUMED,
+                                          plausible=(0.0, 2.0))
+    settle_hours_weight: float = param(1.0, unit="log-odds per log of the hours ratio", ge=0.0,
+                                       le=100.0, source=ASSUMED, plausible=(0.0, 2.0))
+    settle_amount_weight: float = param(
+        0.3, unit="log-odds per log(1 + amount / 100,000 yuan)", ge=0.0, le=100.0,
+        source=ASSUMED, plausible=(0.0, 1.0),
+        note="Wissler 2002: disparity in the parties' positions lowers settlement")
+    settle_parties_weight: float = param(0.2, unit="log-odds per party beyond two", ge=0.0,
+                                         le=100.0, source=ASSUMED, plausible=(0.0, 0.5))
+    settle_delay_weight: float = param(0.5, unit="log-odds per 30 days since raised", ge=0.0,
+                                       le=100.0, source=ASSUMED, plausible=(0.0, 1.5))
+    screening: Screening = param(Screening(), source=ASSUMED)
+    intake: Intake = param(Intake(), source=ASSUMED)
+    channels: Channels = param(Channels(), source=ASSUMED)
+    police: PoliceLink = param(PoliceLink(), source=ASSUMED)
+    recurrence: Recurrence = param(Recurrence(), source=ASSUMED)
 
     @model_validator(mode="after")
     def _tables(self):
@@ -357,6 +560,51 @@ class Mediators(Schema):
     cost_yuan: dict[str, Annotated[float, Field(ge=0.0, le=1e9)]] = param(
         {"xiaoma": 90_000.0, "full_time": 110_000.0, "part_time": 24_000.0},
         unit="yuan / person-year", source=ASSUMED, relative=(0.7, 1.4))
+    # Time is the resource: paid hours a week, the share left for casework, screening and
+    # mentoring after other duties, the days full-time staff work; seniors are the street
+    # studios' Lao Ma.
+    paid_hours_per_week: dict[str, Annotated[float, Field(ge=0.0, le=168.0)]] = param(
+        {"xiaoma": 40.0, "full_time": 40.0, "part_time": 4.0, "senior": 40.0},
+        unit="hours / week", source=ASSUMED, relative=(0.5, 2.0),
+        note="full-time staff: the Labour Law's 40-hour week; part-timers' hours ours")
+    casework_share: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = param(
+        {"xiaoma": 0.5, "full_time": 0.8, "part_time": 1.0, "senior": 0.8},
+        unit="of paid hours, left after other duties", source=ASSUMED, relative=(0.6, 1.0),
+        note="Xiao Ma: community workers report half or more of their time on administrative "
+             "tasks (surveys of community workers' burden, 社区减负)")
+    full_time_days_per_week: int = param(5, unit="days / week", ge=1, le=7,
+                                         source="Labour Law: a five-day, 40-hour week")
+    travel_speed_kmh: float = param(10.0, unit="km/h to the parties' homes (1e9: no travel)",
+                                    ge=0.1, le=1e9, source=ASSUMED, plausible=(4.0, 25.0),
+                                    note="on foot or by e-bike")
+    part_time_skill_offset: float = param(
+        -0.1, unit="skill", ge=-1.0, le=1.0, source=ASSUMED, plausible=(-0.2, 0.0),
+        note="full-time posts call for legal training (MoJ 2018 opinion on mediator teams)")
+    turnover_per_year: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = param(
+        {"xiaoma": 0.18, "full_time": 0.1, "part_time": 0.1}, unit="leavers / year",
+        source=ASSUMED, relative=(0.5, 1.5),
+        note="Xiao Ma: social workers' turnover 17.6-20 % a year (Shenzhen, Beijing, Shanghai "
+             "surveys); committee staff ours")
+    cases_per_year_init: dict[str, Annotated[float, Field(ge=0.0, le=1e4)]] = param(
+        {"xiaoma": 40.0, "full_time": 11.0, "part_time": 5.0},
+        unit="cases / year before the run", source=ASSUMED, relative=(0.5, 1.5),
+        note="warm start of experience, near the model's own rate so skill does not trend")
+    mentoring_hours_per_case: float = param(1.0, unit="senior's hours / mentored case",
+                                            ge=0.0, le=100.0, source=ASSUMED,
+                                            plausible=(0.5, 3.0))
+    mentoring_max_wait_days: float = param(7.0, unit="days", ge=0.0, le=365.0, source=ASSUMED,
+                                           plausible=(2.0, 14.0),
+                                           note="a senior busier than this skips the review")
+    rush_days: float = param(14.0, unit="days of backlog at which preparation and follow-up "
+                             "halve", ge=0.01, le=1e9, source=ASSUMED, plausible=(3.0, 60.0))
+
+    @model_validator(mode="after")
+    def _kinds(self):
+        for name in ("paid_hours_per_week", "casework_share"):
+            missing = set(HOUR_KINDS) - set(getattr(self, name))
+            if missing:
+                raise Invalid(name, f"needs a value for {', '.join(sorted(missing))}")
+        return self
 
 
 # --------------------------------------------------------------------------- incidents
@@ -669,6 +917,8 @@ class Policy(Schema):
     unified_platform: bool | None = param(None, source=LEVER)
     mentoring: bool | None = param(None, source=LEVER)
     overflow: Literal[OVERFLOW_MODES] | None = param(None, source=LEVER)
+    screening_factor: float = param(1.0, unit="x proactive screening hours per station (排查)",
+                                    ge=0.0, le=100.0, source=LEVER)
 
     @model_validator(mode="after")
     def _label(self):
@@ -684,6 +934,19 @@ class SimSettings(Schema):
     tick_minutes: float = param(60.0, unit="min per model.step()", ge=1.0, le=525_600.0,
                                 source=RUN)
     progress: bool = param(True, source=RUN)
+    # A run starts with empty queues and no open disputes: the first days are not typical.
+    warmup_days: float = param(0.0, unit="simulated days left out of the metrics", ge=0.0,
+                               le=36_500.0, source=RUN,
+                               note="incidents reported and disputes raised before it are left "
+                                    "out of every metric built from them; utilisation, deterred "
+                                    "calls and satisfaction still count the whole run")
+
+    @model_validator(mode="after")
+    def _warmup(self):
+        if self.warmup_days >= self.days:
+            raise Invalid("warmup_days", f"must be a number in [0, {self.days:g}) (less than "
+                          f"sim.days), got {self.warmup_days:g}")
+        return self
 
 
 class Output(Schema):
@@ -770,7 +1033,11 @@ def _check_map(run: RunConfig) -> None:
     from sim.geography import base_district
 
     s = run.scenario
-    d = base_district(s)
+    try:
+        d = base_district(s)
+    except OSError as exc:      # unreadable folder or file (permissions, a device, ...)
+        raise Invalid("scenario.district.path", f"cannot read {s.district.path!r}: "
+                      f"{exc.strerror or exc}") from None
     if s.district.path is None:
         return
     if d.grid_file is not None and run.policy.grids is None:
@@ -818,6 +1085,9 @@ def apply_policy(run: RunConfig) -> None:
         s.dispatch.unified_platform = p.unified_platform
     if p.mentoring is not None:
         m.mentoring = p.mentoring
+    if p.screening_factor != 1.0:
+        s.disputes.screening.hours_per_week = min(
+            s.disputes.screening.hours_per_week * p.screening_factor, 168.0)
 
 
 def to_dict(cfg: RunConfig) -> dict:

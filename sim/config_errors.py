@@ -6,6 +6,7 @@ the CLI needs ``scenario.calls.kinds.fight.share: must be a number in [0, 1], go
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any
@@ -112,6 +113,20 @@ def _kind_text(tp: Any, meta: list) -> str:
 
 def explain_validation(exc: ValidationError, root: type[BaseModel]) -> str:
     """The first error of `exc` (validating `root`) as one line."""
+    return short_path(_explain(exc, root))
+
+
+def short_path(message: str) -> str:
+    """`message` with any very long key in its leading path cut (a key can be any text)."""
+    path, sep, rest = message.partition(": ")
+    if len(path) <= 200:
+        return message
+    path = re.sub(r"[^.\[\]]{41,}",
+                  lambda m: f"{m.group()[:20]}...({len(m.group()):,} characters)", path)
+    return f"{path[:400]}{sep}{rest}"
+
+
+def _explain(exc: ValidationError, root: type[BaseModel]) -> str:
     err = exc.errors(include_url=False)[0]
     loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
     leaf = _walk(root, loc)
@@ -130,11 +145,18 @@ def explain_validation(exc: ValidationError, root: type[BaseModel]) -> str:
     if kind == "missing":
         return f"{leaf.path}: required"
     if kind in ("string_too_long", "string_too_short"):
-        limit = (err.get("ctx") or {})
-        return (f"{leaf.path}: must be a text of {limit.get('min_length', 1)} to "
+        limit = dict(err.get("ctx") or {})
+        for m in leaf.meta:     # the error gives only the bound it broke; say both
+            for name in ("min_length", "max_length"):
+                if getattr(m, name, None) is not None:
+                    limit.setdefault(name, getattr(m, name))
+        return (f"{leaf.path}: must be a text of {limit.get('min_length', 0)} to "
                 f"{limit.get('max_length', '...')} characters, got {len(str(value))}")
     if kind in _NUMBER_TYPES or kind.endswith("_type") or kind == "literal_error":
-        return f"{leaf.path}: {_kind_text(leaf.tp, leaf.meta)}, got {_show(value)}"
+        text = _kind_text(leaf.tp, leaf.meta)
+        if kind == "finite_number":     # NaN or inf where a number goes
+            text = text.replace("must be a number", "must be a finite number", 1)
+        return f"{leaf.path}: {text}, got {_show(value)}"
     return f"{leaf.path}: {err['msg']}, got {_show(value)}"
 
 
@@ -163,8 +185,8 @@ def _plain(value: Any, loc: tuple, root: type[BaseModel] | None) -> Any:
     from sim.config import ConfigError
 
     if len(loc) > MAX_DEPTH:
-        raise ConfigError(f"{_dotted(loc[:MAX_DEPTH + 1])}: nested too deeply (a config is at "
-                          f"most {MAX_DEPTH} levels deep)")
+        raise ConfigError(short_path(f"{_dotted(loc[:MAX_DEPTH + 1])}: nested too deeply (a "
+                                     f"config is at most {MAX_DEPTH} levels deep)"))
     if value is None or isinstance(value, (bool, int, float, str)):
         # numpy's float64 is a float subclass that OmegaConf refuses: hand on a real float.
         return value if type(value) in (bool, int, float, str) or value is None else \
@@ -173,8 +195,8 @@ def _plain(value: Any, loc: tuple, root: type[BaseModel] | None) -> Any:
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ConfigError(f"{_dotted(loc)}: keys must be text, got {_show(key)} "
-                                  f"({type(key).__name__})")
+                raise ConfigError(short_path(f"{_dotted(loc)}: keys must be text, got "
+                                             f"{_show(key)} ({type(key).__name__})"))
             out[key] = _plain(item, (*loc, key), root)
         return out
     if isinstance(value, (list, tuple)):
@@ -182,8 +204,8 @@ def _plain(value: Any, loc: tuple, root: type[BaseModel] | None) -> Any:
     numpy = _numpy_value(value)
     if numpy is not _NOT_NUMPY:
         return _plain(numpy, loc, root)
-    raise ConfigError(f"{_dotted(loc)}: {_expected(loc, root)}, got {_show(value)} "
-                      f"({type(value).__name__})")
+    raise ConfigError(short_path(f"{_dotted(loc)}: {_expected(loc, root)}, got "
+                                 f"{_show(value)} ({type(value).__name__})"))
 
 
 _NOT_NUMPY = object()

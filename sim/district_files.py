@@ -240,8 +240,9 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
             pts.append(_geometry(hpath, i, feat, ("Point",)))
             kind = _text(hpath, i, feat, "kind")
             if kind not in hotspot_kinds:
+                allowed = ", ".join(hotspot_kinds) or "(none: scenario.geography.hotspots is empty)"
                 raise ConfigError(f"{_where(hpath, i, feat)}: properties.kind: must be one of "
-                                  f"{', '.join(hotspot_kinds)}, got {kind!r}")
+                                  f"{allowed}, got {kind!r}")
             kinds.append(kind)
         pts = _project(frame, pts)
         for i, p in enumerate(pts):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import partial
 from statistics import NormalDist
 from typing import NamedTuple
 
@@ -307,13 +308,17 @@ class IncidentDesk:
         self.dispatcher = model.dispatcher
         self.service = ServiceTimes(self.cfg.calls)
         self.draw_rng = model.streams["incident_draws"]
-        self.incidents = RecordBook(incidents_frame, lambda inc: inc.finished)
+        self.incidents = RecordBook(partial(incidents_frame, cfg=model.cfg),
+                                    lambda inc: inc.finished)
         self.patience = self.cfg.dispatch.patience_min
         self.support_mask = np.array(
             [self.cfg.units[u.unit_type].support_violent_p1 for u in self.dispatcher.units],
             dtype=bool,
         )
         self.has_support = bool(self.support_mask.any())
+        # Hook for the police-mediation link (sim/police_mediation.py): told when an incident
+        # is done with: cleared, given up by its caller or handed to the backup force.
+        self.on_done = None
 
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run)."""
@@ -384,6 +389,7 @@ class IncidentDesk:
             inc.overflow = True          # handed to the backup force outside the model
             self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
             self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
+            self._done(inc)
             return None
         if not request.triggered:
             patience = self._patience(inc.priority, u_patience)
@@ -406,6 +412,7 @@ class IncidentDesk:
         inc.t_abandoned = self.env.now
         self._satisfy(inc, self.cfg.residents.satisfaction_slow_response)
         self.model.log("incident_abandoned", kind=inc.kind, grid=inc.grid + 1)
+        self._done(inc)
 
     def work(self, inc: Incident, unit, on_scene: float, travel: float, u_report: float):
         env = self.env
@@ -426,6 +433,11 @@ class IncidentDesk:
         inc.t_unit_free = env.now
         self.dispatcher.release(unit)
         self.model.return_to_patrol(unit)
+        self._done(inc)
+
+    def _done(self, inc: Incident) -> None:
+        if self.on_done is not None:
+            self.on_done(inc)
 
     def support(self, inc: Incident, on_scene_mean: float, draws: IncidentDraws):
         """A rapid-response team joins a violent priority-1 incident if one is free (no queue)."""

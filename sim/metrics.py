@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim import survival
+
 DAY = 1440.0
 
 
@@ -24,57 +26,74 @@ def _q(values: pd.Series, q: float) -> float:
 
 
 def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dict[str, float]:
-    closed = disputes[disputes.outcome != "open"]
+    """Mediation outcomes.  The reported success rate counts the cases taken for mediation
+    (not those redirected at intake); `disputes_resolved_share` counts every case raised."""
+    taken = disputes[disputes.outcome != "redirected"]
+    closed = taken[taken.outcome != "open"]
     settled = closed[closed.outcome == "settled"]
     settle_days = (settled.t_closed - settled.t_raised) / DAY
+    close_days = (closed.t_closed - closed.t_raised) / DAY
     first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
     years = days / 365.0
     return {
         "disputes_raised": float(len(disputes)),
         "disputes_closed": float(len(closed)),
         "mediation_success_rate": _share(closed.outcome == "settled"),
+        "disputes_resolved_share": _share(disputes.outcome == "settled"),
+        "redirected_share": _share(disputes.outcome == "redirected"),
         "community_settled_share": _share((closed.outcome == "settled")
                                           & (closed.level == "community")),
         "time_to_settle_p50_days": _q(settle_days, 0.5),
         "time_to_settle_p90_days": _q(settle_days, 0.9),
+        "closed_within_30_days_share": _share(close_days <= 30.0),
         "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
         "escalation_rate": _share(closed.escalations > 0),
         "court_share": _share(closed.outcome == "court"),
         "violent_turns_per_100k": (float((disputes.outcome == "violent").sum()) / population
                                    * 1e5 / years) if population and years else math.nan,
-        "money_at_stake_yuan": float(disputes.amount_yuan.sum()),
+        "money_at_stake_yuan": float(taken.amount_yuan.sum()),
     }
 
 
 # The incident columns the metrics read (a long run reads only these back, batch by batch).
-METRIC_COLUMNS = ("source", "priority", "overflow", "abandoned", "cross_grid", "t_reported",
-                  "t_dispatched", "t_arrived", "t_abandoned")
+METRIC_COLUMNS = ("source", "kind", "priority", "overflow", "abandoned", "cross_grid",
+                  "t_reported", "t_dispatched", "t_arrived", "t_abandoned")
 
 
 class IncidentStats:
     """Response metrics over reported incidents, accumulated batch by batch, so a long run's
     incident table never has to be in memory at once (it keeps one float per answered call).
 
-    Patrol finds are handled on the spot and left out.  An incident still waiting for a unit at
-    the end counts with its wait so far (a lower bound), so an overloaded variant cannot look
-    fast by leaving its backlog out.  One handed to the backup force, or whose caller gave up
-    waiting, has no arrival time: it is left out of the response times, counted in
-    `overflow_share` / `abandoned_share`, and counts as missing the priority-1 target.  The
+    Patrol finds are handled on the spot and left out, as are incidents reported in the
+    warm-up.  Response quantiles are Kaplan–Meier estimates (sim/survival.py): an incident still
+    waiting for a unit at the end is right-censored at its wait so far, so an overloaded variant
+    cannot look fast by leaving its backlog out.  One handed to the backup force, or whose
+    caller gave up waiting, has no arrival time: it is left out of the response times, counted
+    in `overflow_share` / `abandoned_share`, and counts as missing the priority-1 target.  The
     queue delay of an abandoned call is its wait until it was given up.
     """
 
-    def __init__(self, p1_target_min: float, now: float):
+    def __init__(self, p1_target_min: float, now: float, warmup: float = 0.0):
         self.target = p1_target_min
         self.now = now
+        self.warmup = warmup
         self.n = dict.fromkeys(("total", "reported", "kept", "overflow", "abandoned",
-                                "unreached", "dispatched", "cross", "p1", "p1_on_time"), 0)
+                                "unreached", "dispatched", "cross", "p1", "p1_on_time",
+                                "dispute_related"), 0)
         self.waited = 0.0
         self.response: dict[int, list[np.ndarray]] = {1: [], 2: [], 3: []}
+        self.waiting: dict[int, list[np.ndarray]] = {1: [], 2: [], 3: []}
 
     def add(self, incidents: pd.DataFrame) -> IncidentStats:
+        from sim.police_mediation import DISPUTE_CALL_KINDS
+
         n, now = self.n, self.now
+        if self.warmup > 0:
+            incidents = incidents[incidents.t_reported >= self.warmup]
         n["total"] += len(incidents)
         reported = incidents[incidents.source != "patrol"]
+        n["dispute_related"] += int((reported.kind.isin(DISPUTE_CALL_KINDS)
+                                     | (reported.source == "dispute")).sum())
         overflow = reported.overflow.to_numpy(bool)
         abandoned = reported.abandoned.to_numpy(bool)
         t_rep = reported.t_reported.to_numpy(float)
@@ -93,9 +112,13 @@ class IncidentStats:
         n["cross"] += int((reported.cross_grid.to_numpy(bool) & dispatched).sum())
         waited_until = np.where(np.isnan(t_disp), reported.t_abandoned.to_numpy(float), t_disp)
         self.waited += float((np.nan_to_num(waited_until, nan=now) - t_rep)[kept].sum())
-        response = np.nan_to_num(t_arr, nan=now) - t_rep
-        for p, chunks in self.response.items():
-            chunks.append(response[answered & (priority == p)])
+        reached = ~np.isnan(t_arr)
+        response = t_arr - t_rep
+        wait = now - t_rep
+        for p in self.response:
+            mine = answered & (priority == p)
+            self.response[p].append(response[mine & reached])
+            self.waiting[p].append(wait[mine & ~reached])
         p1 = priority == 1
         n["p1"] += int(p1.sum())
         with np.errstate(invalid="ignore"):
@@ -116,29 +139,29 @@ class IncidentStats:
             "overflow_share": share("overflow", "reported"),
             "abandoned_share": share("abandoned", "reported"),
             "unreached_share": share("unreached", "kept"),
+            "dispute_calls_share": share("dispute_related", "reported"),
         }
-        for p, chunks in self.response.items():
-            r = np.concatenate(chunks) if chunks else np.zeros(0)
-            # One sort for the three quantiles, in place (`r` is ours).
-            qs = (np.quantile(r, [0.5, 0.9, 0.99], overwrite_input=True) if len(r)
-                  else [math.nan] * 3)
-            for q, name in zip(qs, ("p50", "p90", "p99"), strict=True):
-                out[f"response_{name}_min_p{p}"] = float(q)
+        for p in self.response:
+            events = np.concatenate([np.zeros(0), *self.response[p]])
+            censored = np.concatenate([np.zeros(0), *self.waiting[p]])
+            for q, name in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+                out[f"response_{name}_min_p{p}"] = survival.km_quantile(
+                    events, censored, q=q, at_least=True)
         out["p1_within_5min_share"] = share("p1_on_time", "p1")
         return out
 
 
-def incident_metrics(incidents: pd.DataFrame, p1_target_min: float,
-                     now: float) -> dict[str, float]:
+def incident_metrics(incidents: pd.DataFrame, p1_target_min: float, now: float,
+                     warmup: float = 0.0) -> dict[str, float]:
     """Response metrics over a table of incidents (see `IncidentStats`)."""
-    return IncidentStats(p1_target_min, now).add(incidents).result()
+    return IncidentStats(p1_target_min, now, warmup).add(incidents).result()
 
 
 def utilisation_metrics(model) -> dict[str, float]:
     """Per unit type: the share of on-duty time a unit is not free for dispatch (calls, report
     writing and other duties: `utilisation_unit_*`) and the share spent on calls alone, from
     dispatch to report written (`calls_share_unit_*`, the "rule of 60" figure).  Per mediator
-    kind: occupied share of caseload slots."""
+    kind: share of paid hours at work."""
     now = model.env.now
     out: dict[str, float] = {}
     per_type: dict[str, list[float]] = {}
@@ -152,15 +175,54 @@ def utilisation_metrics(model) -> dict[str, float]:
         calls, duty, free = per_type.get(name, (0.0, 0.0, 0.0))
         out[f"utilisation_unit_{name}"] = (duty - free) / duty if duty > 0 else math.nan
         out[f"calls_share_unit_{name}"] = calls / duty if duty > 0 else math.nan
-    slots: dict[str, list[float]] = {}
-    for m in model.mediation.mediators:
-        acc = slots.setdefault(m.kind, [0.0, 0.0])
-        acc[0] += m.slot_minutes(now)
-        acc[1] += m.caseload * now
-    for kind in ("xiaoma", "full_time", "part_time"):
-        used, cap = slots.get(kind, (0.0, 0.0))
-        out[f"utilisation_mediator_{kind}"] = used / cap if cap > 0 else math.nan
+    out.update(mediator_hours_utilisation(model))
     return out
+
+
+def mediator_hours_utilisation(model) -> dict[str, float]:
+    """Share of paid hours spent on casework, screening visits and mentoring, per kind of
+    mediator (the street studios' seniors apart from the other full-timers)."""
+    from agents.mediator import HOUR_KINDS
+
+    now = model.env.now
+    weeks = now / (7 * DAY)
+    acc = {k: [0.0, 0.0] for k in HOUR_KINDS}
+    for m in model.mediation.mediators:
+        a = acc[m.hour_kind]
+        a[0] += m.work_done(now) / 60.0 + m.screening_hours * weeks
+        a[1] += m.paid_hours * weeks
+    out = {f"utilisation_mediator_{k}": (used / paid if paid > 0 else math.nan)
+           for k, (used, paid) in acc.items()}
+    used, paid = (sum(a[i] for a in acc.values()) for i in (0, 1))
+    out["utilisation_mediator_hours"] = used / paid if paid > 0 else math.nan
+    return out
+
+
+def link_metrics(model, disputes: pd.DataFrame, days: float) -> dict[str, float]:
+    """Disputes at the police and the residents' side: the dispute-related share of reported
+    incidents, referrals, violence from every channel, cases per mediator, satisfaction."""
+    med = model.mediation
+    years = days / 365.0
+    n = model.residents.n
+    taken = float((disputes.outcome != "redirected").sum())
+    violent = float((disputes.outcome == "violent").sum()
+                    + med.conflicts.counts["violent_outside"])
+    counts = med.police.counts
+    calls = counts["first_calls"]
+    sev = med.conflicts.severity_at_intake
+    return {
+        "repeat_calls": float(counts["repeat_calls"]),
+        "police_settled_on_spot_share": (counts["settled_on_spot"] / calls if calls
+                                         else math.nan),
+        "police_referred_share_of_raised": _share(disputes.source == "police"),
+        "cases_per_1000_per_year": taken / n * 1000 / years if n and years else math.nan,
+        "violent_turns_per_100k": violent / n * 1e5 / years if n and years else math.nan,
+        "cases_per_mediator_per_year": (taken / len(med.mediators) / years
+                                        if med.mediators and years else math.nan),
+        "mean_severity_at_intake": float(np.mean(sev)) if sev else math.nan,
+        "mean_satisfaction": model.residents.contacted_satisfaction,
+        "party_satisfaction": model.residents.party_satisfaction,
+    }
 
 
 def staffing_cost(model) -> float:
@@ -174,16 +236,23 @@ def staffing_cost(model) -> float:
 def summarise(model, incidents: pd.DataFrame | IncidentStats,
               disputes: pd.DataFrame) -> dict[str, float]:
     """All headline metrics of a finished (or paused) run; `incidents` may be the table or
-    the stats already accumulated from it."""
-    days = model.env.now / DAY
+    the stats already accumulated from it (then with the same warm-up)."""
+    # Warm-up and censoring (issue 10): records started in the warm-up are left out, and the
+    # time quantiles are Kaplan–Meier estimates with open cases censored (sim/survival.py).
+    warmup = model.cfg.sim.warmup_days * DAY
+    disputes = disputes[disputes.t_raised >= warmup]
+    days = (model.env.now - min(warmup, model.env.now)) / DAY
     metrics = dispute_metrics(disputes, model.residents.n, days)
+    settle = survival.settle_days(disputes, model.env.now)
+    metrics["time_to_settle_p50_days"] = survival.km_quantile(*settle, q=0.5, at_least=True)
+    metrics["time_to_settle_p90_days"] = survival.km_quantile(*settle, q=0.9, at_least=True)
     if not isinstance(incidents, IncidentStats):
         incidents = IncidentStats(model.cfg.scenario.dispatch.p1_target_min,
-                                  model.env.now).add(incidents)
+                                  model.env.now, warmup).add(incidents)
     metrics.update(incidents.result())
     metrics.update(utilisation_metrics(model))
-    metrics["mean_satisfaction"] = model.residents.mean_satisfaction
+    metrics.update(link_metrics(model, disputes, days))
     metrics["annual_staffing_cost_yuan"] = staffing_cost(model)
     metrics["deterred_calls"] = float(model.deterred)
-    metrics["simulated_days"] = days
+    metrics["simulated_days"] = model.env.now / DAY
     return metrics

@@ -44,6 +44,7 @@ WORDS = {
         # levels and outcomes
         "community": "社区", "street": "街镇", "district": "区级",
         "settled": "调解成功", "court": "转诉讼", "violent": "激化为治安事件",
+        "redirected": "引导至诉讼、仲裁或行政渠道",
         # dispute categories
         "neighbour": "邻里", "family": "婚姻家庭", "property": "房产物业", "labour": "劳动",
         "commercial": "经济合同", "traffic": "交通事故", "medical": "医疗", "land": "土地征收",
@@ -52,7 +53,7 @@ WORDS = {
         "fight": "打架斗殴", "assault_robbery": "抢劫伤害", "traffic_accident": "交通事故",
         "theft": "盗窃", "disturbance": "扰乱秩序", "noise": "噪声扰民", "assistance": "求助",
         "other_service": "其他警情", "suspicious": "可疑情况", "disorder": "治安秩序",
-        "dispute_violence": "纠纷激化",
+        "dispute_violence": "纠纷激化", "dispute": "纠纷报警", "dispute_repeat": "纠纷重复报警",
     },
     "en": {},
 }

@@ -32,9 +32,10 @@ DISPUTE_COLUMNS = [
     "t_first_session", "t_closed", "outcome", "level", "escalations", "mediator_id",
     "mediator_kind",
     # beyond the contract's minimum:
-    "sessions", "raiser",
+    "sessions", "raiser", "source", "n_parties", "intake_level",
 ]
 _RENAME = {"x": "x_km", "y": "y_km"}
+DISPUTE_VIOLENCE = "dispute_violence"   # the kind of a dispute that turned violent
 
 
 def _frame(records: list, cls: type, columns: list[str]) -> pd.DataFrame:
@@ -47,29 +48,42 @@ def _frame(records: list, cls: type, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(data))[columns]
 
 
-def incidents_frame(incidents: list[Incident]) -> pd.DataFrame:
+def incidents_frame(incidents: list[Incident], cfg=None) -> pd.DataFrame:
+    """The incidents table, typed as ``sim.tables.Incidents`` says (no sentinels: an incident
+    without a caller, unit or support team has a null there).  With the run's config, kinds
+    and unit types are categoricals over every value the config defines, so every run of a
+    sweep has the same categories, in the config's order."""
+    from sim.tables import typed  # pandera: imported by the processes that make tables only
+
     df = _frame(incidents, Incident, INCIDENT_COLUMNS)
-    df = df.astype({"incident_id": "int64", "priority": "int8", "grid": "int32",
-                    "community": "int32", "cross_grid": "bool", "overflow": "bool",
-                    "violent": "bool", "caller": "int64", "abandoned": "bool"})
-    for col in ("t_reported", "t_dispatched", "t_arrived", "t_cleared", "x_km", "y_km",
-                "t_abandoned", "t_unit_free"):
-        df[col] = df[col].astype("float64")
-    for col in ("source", "kind", "unit_id", "unit_type", "support_unit_id"):
-        df[col] = df[col].astype("string")
-    return df
+    df["caller"] = df["caller"].astype("Int64").mask(df["caller"] < 0)
+    for col in ("unit_id", "unit_type", "support_unit_id"):
+        df[col] = df[col].astype("string").replace("", pd.NA)
+    known = {}
+    if cfg is not None:
+        calls = cfg.scenario.calls
+        known = {"kind": [*calls.kinds, *calls.found_kinds, DISPUTE_VIOLENCE],
+                 "unit_type": list(cfg.scenario.units)}
+    return typed(df, "incidents", known)
 
 
-def disputes_frame(disputes: list[Dispute]) -> pd.DataFrame:
+def disputes_frame(disputes: list[Dispute], cfg=None) -> pd.DataFrame:
+    """The disputes table, typed as ``sim.tables.Disputes`` says (a dispute no mediator has
+    taken yet has a null mediator); with the run's config, categories in its order."""
+    from sim.tables import typed
+
     df = _frame(disputes, Dispute, DISPUTE_COLUMNS)
-    df = df.astype({"dispute_id": "int64", "community": "int32", "street": "int32",
-                    "escalations": "int16", "mediator_id": "int64", "sessions": "int16",
-                    "raiser": "int64"})
-    for col in ("severity", "amount_yuan", "t_raised", "t_first_session", "t_closed"):
-        df[col] = df[col].astype("float64")
-    for col in ("category", "outcome", "level", "mediator_kind"):
-        df[col] = df[col].astype("string")
-    return df
+    df["mediator_id"] = df["mediator_id"].astype("Int64").mask(df["mediator_id"] < 0)
+    df["mediator_kind"] = df["mediator_kind"].astype("string").replace("", pd.NA)
+    known = {"category": list(cfg.scenario.disputes.categories)} if cfg is not None else {}
+    return typed(df, "disputes", known)
+
+
+def timeseries_frame(rows: list[dict]) -> pd.DataFrame:
+    """The time series (one row per tick), typed as ``sim.tables.Timeseries`` says."""
+    from sim.tables import typed
+
+    return typed(pd.DataFrame(rows), "timeseries")
 
 
 def atomic_write(path: Path, write) -> Path:

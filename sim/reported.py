@@ -27,3 +27,25 @@ def within(metric: str, value: float) -> bool:
     if how == "abs":
         return abs(value - target) <= tol + 1e-12
     return abs(value - target) <= tol * target
+
+
+# Figures the calibration did not tune to, with the range we accept and where they come from
+# (../shared/references.md).  Each is (low, high, source).
+HELD_OUT = {
+    "cases_per_mediator_per_year": (
+        3.0, 12.0, "MoJ 2022: 14.94 M cases / 3.18 M mediators = 4.7; Jiangsu 2019 about 7; "
+                   "Chongqing 2022: 363,900 cases / about 63,000 mediators = 5.8"),
+    "cases_per_1000_per_year": (
+        5.0, 13.0, "MoJ: 6.8 per 1,000 (2018), 5.8 (2022, excl. court-entrusted); "
+                   "Chongqing 2022: 363,900 cases / 32.1 M residents = 11.3"),
+    "closed_within_30_days_share": (
+        0.9, 1.0, "People's Mediation Law: a mediation should generally conclude within one "
+                  "month"),
+    "police_referred_share_of_raised": (
+        0.0, 0.25, "Chongqing 2022: 71,800 of 363,900 cases (20 %) came through the court, "
+                   "police and petition links together"),
+}
+
+# Calibrated, not held out: the dispute-related share of police calls (Xuzhou 2017: 164 k of
+# 1.3 M valid 110 reports, 12.6 %; Jiangsu 2017: 13.9 %).
+DISPUTE_CALLS_SHARE = (0.10, 0.15, "Xuzhou 2017 12.6 %, Jiangsu 2017 13.9 % of 110 reports")

@@ -10,8 +10,10 @@ The same config and seed always give the same tables.
 from __future__ import annotations
 
 import importlib.metadata
+import platform
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,9 @@ import pandas as pd
 from sim import reported
 from sim.config import RunConfig, parse_config, to_dict
 from sim.district_map import district_geojson
-from sim.metrics import METRIC_COLUMNS, IncidentStats, summarise
+from sim.metrics import DAY, METRIC_COLUMNS, IncidentStats, summarise
 from sim.model import DistrictModel
-from sim.output import disputes_frame, write_run
+from sim.output import disputes_frame, incidents_frame, timeseries_frame, write_run
 from sim.records import RecordBook, Spool, read_batches
 
 PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seaborn")
@@ -87,6 +89,25 @@ def git_commit() -> str:
                               text=True, timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def simulator_version() -> str:
+    try:
+        return importlib.metadata.version("district-sim")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_dirty() -> bool | None:
+    """Whether the checkout has uncommitted changes to tracked files (None: not a git
+    checkout): a run from a dirty tree is not reproducible from its commit alone."""
+    try:
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                              cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
 def structure(model: DistrictModel) -> dict[str, int]:
@@ -181,7 +202,8 @@ class Simulation:
         disputes = model.mediation.disputes
         if not isinstance(disputes, RecordBook):
             model.mediation.disputes = disputes = RecordBook(
-                disputes_frame, lambda d: d.outcome != "open", disputes)
+                partial(disputes_frame, cfg=model.cfg), lambda d: d.outcome != "open",
+                disputes)
         model.desk.incidents.spool(spool / "incidents.parquet")
         disputes.spool(spool / "disputes.parquet")
         return spool
@@ -192,19 +214,20 @@ class Simulation:
         book = model.desk.incidents
         if book.path is not None:
             incidents = book.close()
-            stats = IncidentStats(self.config.scenario.dispatch.p1_target_min, model.env.now)
+            stats = IncidentStats(self.config.scenario.dispatch.p1_target_min, model.env.now,
+                                  self.config.sim.warmup_days * DAY)
             for batch in read_batches(incidents, list(METRIC_COLUMNS)):
                 stats.add(batch)
         else:
-            incidents = stats = book.frame()
+            incidents = stats = incidents_frame(list(book), self.config)
         disputes = model.mediation.disputes
         if isinstance(disputes, RecordBook):
             disputes.close()
             disputes_table = disputes.frame()
             disputes = disputes.path or disputes_table
         else:
-            disputes = disputes_table = disputes_frame(disputes)
-        timeseries = model.timeseries.frame()
+            disputes = disputes_table = disputes_frame(disputes, self.config)
+        timeseries = timeseries_frame(model.timeseries.frame())
         metrics = summarise(model, stats, disputes_table)
         summary = {
             "scenario": self.config.scenario.name,
@@ -214,7 +237,10 @@ class Simulation:
             "calibration": self._calibration(metrics),
             "config": to_dict(self.config),
             "versions": package_versions(),
+            "simulator_version": simulator_version(),
+            "python_version": platform.python_version(),
             "git_commit": git_commit(),
+            "git_dirty": git_dirty(),
             "wall_seconds": wall_seconds,
         }
         return RunResult(incidents, disputes, timeseries, summary,

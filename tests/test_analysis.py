@@ -15,7 +15,15 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
 
 from fake_sweep import FakeVariant, make_fake_sweep  # noqa: E402
 
-from experiments.analysis import advisor, collect, compare, metrics_meta, plot, report  # noqa: E402
+from experiments.analysis import (  # noqa: E402
+    advisor,
+    brief,
+    collect,
+    compare,
+    metrics_meta,
+    plot,
+    report,
+)
 
 BASE = "policy=baseline,scenario.grids.count=30"
 GRIDS = "policy=grids_50,scenario.grids.count=50"
@@ -112,10 +120,12 @@ def test_clearly_lower_queue_delay_is_better_with_ci_excluding_zero(comparison):
     assert _row(comparison, "annual_staffing_cost_yuan", GRIDS)["verdict"] == "worse"
 
 
-def test_identical_distribution_variant_shows_no_detectable_difference(comparison):
+def test_same_distribution_within_the_margin_is_equivalent(comparison):
     row = _row(comparison, "mean_queue_delay_min", CLONE)
-    assert row["verdict"] == "no detectable difference"
-    assert row["diff_ci_low"] < 0 < row["diff_ci_high"]
+    assert row["margin"] == metrics_meta.default_margin("mean_queue_delay_min") == 0.5
+    assert row["verdict"] == "equivalent"
+    assert -0.5 < row["diff_ci_low"] < 0 < row["diff_ci_high"] < 0.5
+    assert row["p_equivalent"] < 0.025 < row["p_diff"]
 
 
 def test_neutral_and_unknown_metrics_report_higher_lower(comparison):
@@ -143,24 +153,166 @@ def test_paired_difference_matches_hand_computed_t_interval():
     assert (lo, hi) == pytest.approx((2.0 - half, 2.0 + half))
 
 
-@pytest.mark.parametrize(("metric", "lo", "hi", "expected"), [
-    ("mean_queue_delay_min", -2.0, -1.0, "better"),
-    ("mean_queue_delay_min", 1.0, 2.0, "worse"),
-    ("mediation_success_rate", 0.1, 0.2, "better"),
-    ("mediation_success_rate", -0.1, 0.2, "no detectable difference"),
-    ("brand_new_metric", -3.0, -1.0, "lower"),
-    ("mean_queue_delay_min", math.nan, math.nan, "insufficient data"),
+@pytest.mark.parametrize(("metric", "lo", "hi", "margin", "expected"), [
+    ("mean_queue_delay_min", -2.0, -1.0, 0.5, "better"),
+    ("mean_queue_delay_min", 1.0, 2.0, 0.5, "worse"),
+    ("mean_queue_delay_min", 0.1, 0.2, 0.5, "worse"),        # real, if inside the margin
+    ("mediation_success_rate", 0.1, 0.2, 0.01, "better"),
+    ("mediation_success_rate", -0.1, 0.2, math.nan, "inconclusive"),
+    ("mediation_success_rate", -0.1, 0.2, 0.05, "inconclusive"),
+    ("mediation_success_rate", -0.04, 0.2, 0.05, "non-inferior"),   # a fall of 5 pt ruled out
+    ("mediation_success_rate", -0.2, 0.04, 0.05, "inconclusive"),   # a gain is not a harm
+    ("mean_queue_delay_min", -2.0, 0.3, 0.5, "non-inferior"),       # lower is better
+    ("mean_queue_delay_min", -0.3, 0.6, 0.5, "inconclusive"),
+    ("mean_queue_delay_min", -0.4, 0.4, 0.5, "equivalent"),
+    ("cross_grid_share", -0.01, 0.01, 0.05, "equivalent"),          # neutral metrics too
+    ("cross_grid_share", -0.01, 0.2, 0.05, "inconclusive"),
+    ("brand_new_metric", -3.0, -1.0, math.nan, "lower"),
+    ("mean_queue_delay_min", math.nan, math.nan, 0.5, "insufficient data"),
 ])
-def test_verdict(metric, lo, hi, expected):
-    assert compare.verdict(metric, lo, hi) == expected
+def test_verdict(metric, lo, hi, margin, expected):
+    assert compare.verdict(metric, lo, hi, margin) == expected
+
+
+def test_holm_adjustment_by_hand():
+    assert compare.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert compare.holm([0.5, math.nan, 0.01]).tolist()[::2] == pytest.approx([0.5, 0.02])
+    assert math.isnan(compare.holm([0.5, math.nan, 0.01])[1])
+
+
+def _runs(per_variant: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    rows = []
+    for variant, metrics in per_variant.items():
+        n = len(next(iter(metrics.values())))
+        for seed in range(n):
+            rows.append({"variant": variant, "seed": seed,
+                         **{m: float(v[seed]) for m, v in metrics.items()}})
+    return pd.DataFrame(rows).astype({"variant": "string", "seed": "Int64"})
+
+
+def test_holm_turns_a_lone_borderline_difference_inconclusive():
+    base = [10.0, 11.0, 12.0, 13.0, 14.0]
+    # Paired differences 0.2 +- noise: p about 0.03 on its own, among eleven flat metrics.
+    bump = [0.05, 0.35, 0.1, 0.3, 0.2]
+    flat = [0.01, -0.01, 0.02, -0.02, 0.0]
+    metrics = {"mean_queue_delay_min": base}
+    metrics.update({f"response_p50_min_p{i}": base for i in range(1, 4)})
+    other = {"mean_queue_delay_min": [b + d for b, d in zip(base, bump, strict=True)]}
+    other.update({f"response_p50_min_p{i}": [b + d * i for b, d in zip(base, flat, strict=True)]
+                  for i in range(1, 4)})
+    for i, m in enumerate(["response_p90_min_p1", "response_p90_min_p2", "response_p90_min_p3",
+                           "time_to_settle_p50_days", "time_to_settle_p90_days",
+                           "mean_wait_first_session_days", "violent_turns_per_100k"]):
+        metrics[m] = base
+        other[m] = [b + d * (i + 1) / 3 for b, d in zip(base, flat, strict=True)]
+    runs = _runs({"policy=baseline": metrics, "policy=x": other})
+    plain = compare.compare_runs(runs, "policy=baseline")
+    adjusted = compare.compare_runs(runs, "policy=baseline", use_holm=True)
+    row = _row(plain, "mean_queue_delay_min", "policy=x")
+    assert row["p_diff"] < 0.05 and row["verdict"] == "worse"
+    row = _row(adjusted, "mean_queue_delay_min", "policy=x")
+    assert row["p_diff_holm"] == pytest.approx(min(1.0, 11 * row["p_diff"])) or \
+        row["p_diff_holm"] >= row["p_diff"]
+    assert row["p_diff_holm"] > 0.05 and row["verdict"] != "worse"
+    # Intervals are the same either way; only the verdicts read adjusted p values.
+    assert row["diff_ci_low"] == _row(plain, "mean_queue_delay_min", "policy=x")["diff_ci_low"]
+    with pytest.raises(collect.InputError, match="--holm"):
+        compare.compare_runs(runs, "policy=baseline", use_holm=True, ci="bca")
+
+
+def test_p_values_agree_with_the_interval():
+    rng = __import__("numpy").random.default_rng(3)
+    base = rng.normal(5.0, 1.0, 8)
+    runs = _runs({"b": {"mean_queue_delay_min": base},
+                  "x": {"mean_queue_delay_min": base + rng.normal(0.3, 0.3, 8)}})
+    row = _row(compare.compare_runs(runs, "b", margins={"mean_queue_delay_min": 0.8}),
+               "mean_queue_delay_min", "x")
+    assert (row["p_diff"] < 0.05) == (row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0)
+    assert (row["p_noninferior"] < 0.025) == (row["diff_ci_high"] < 0.8)
+    assert (row["p_equivalent"] < 0.025) == (-0.8 < row["diff_ci_low"]
+                                              and row["diff_ci_high"] < 0.8)
 
 
 def test_compare_writes_outputs(sweep, comparison):
     csv = pd.read_csv(sweep / "comparison.csv")
     assert len(csv) == len(comparison) == 3 * 7
+    kept = ["metric", "variant", "is_baseline", "mean", "ci_low", "ci_high", "diff",
+            "diff_ci_low", "diff_ci_high", "verdict", "margin", "p_diff", "p_noninferior",
+            "p_equivalent", "method", "ci"]
+    assert set(kept) <= set(csv.columns)
     md = (sweep / "comparison.md").read_text()
-    assert "| mean_queue_delay_min | - | " + GRIDS in md
-    assert "better" in md and "no detectable difference" in md
+    assert "| Mean wait for a free unit (min) | ↓ | " + GRIDS in md
+    assert "better" in md and "equivalent" in md and "±0.5" in md
+    assert "| Mediation success (%) | ↑ | " + BASE + " | 6 | 70.1% [" in md  # a percentage
+
+
+# --------------------------------------------------------------------------- ranges & margins
+
+NEAR_ONE = [1.0, 0.9990, 1.0, 1.0, 0.9995, 1.0]
+NEAR_ZERO = [0.0, 0.0, 0.0004, 0.0, 0.0, 0.0]
+RARE_COUNT = [0.0, 0.0, 3.0, 0.0, 0.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    """Shares pinned near 1 and 0 and a rare count: where t intervals leave their range."""
+    fixed = {"mediation_success_rate": NEAR_ONE, "unreached_share": NEAR_ZERO,
+             "violent_turns_per_100k": RARE_COUNT}
+    root = make_fake_sweep(tmp_path_factory.mktemp("bounded") / "s", incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"], fixed=fixed),
+                                     FakeVariant(["policy=x"], fixed={
+                                         "mediation_success_rate": NEAR_ONE[::-1],
+                                         "unreached_share": NEAR_ZERO[::-1],
+                                         "violent_turns_per_100k": RARE_COUNT[::-1]}),
+                                     FakeVariant(["policy=same"], same_as_first=tuple(fixed))])
+    return root
+
+
+@pytest.mark.parametrize("ci", ["t", "bca"])
+def test_intervals_stay_in_range(bounded, ci):
+    # The plain t interval does leave the range here, so the test can fail.
+    raw = stats.ttest_1samp(NEAR_ONE, 0).confidence_interval()
+    assert raw.high > 1.0 and stats.ttest_1samp(RARE_COUNT, 0).confidence_interval().low < 0
+    table = compare.run_comparison(bounded, "policy=baseline", ci=ci, log=lambda _: None)
+    assert len(table) > 20
+    part = table[table["kind"] == "share"].dropna(subset=["ci_low"])
+    assert len(part) >= 6
+    assert (part["ci_low"] >= 0).all() and (part["ci_high"] <= 1).all()
+    assert (part["diff_ci_low"].dropna() >= -1).all()
+    assert (part["diff_ci_high"].dropna() <= 1).all()
+    for kind in ("count", "rate", "time", "money"):
+        part = table[table["kind"] == kind].dropna(subset=["ci_low"])
+        assert (part["ci_low"] >= 0).all(), kind
+    assert len(table[table["kind"] == "rate"].dropna(subset=["ci_low"]))
+    assert (table.loc[~table["is_baseline"], "ci"] == ("BCa" if ci == "bca" else "t")).any()
+    row = _row(table, "mediation_success_rate", "policy=baseline")
+    assert row["ci_high"] == 1.0 and row["ci_low"] < row["mean"]
+
+
+def test_identical_in_every_pair_is_its_own_verdict(bounded):
+    table = compare.run_comparison(bounded, "policy=baseline", log=lambda _: None)
+    for metric in ("mediation_success_rate", "unreached_share", "violent_turns_per_100k"):
+        assert _row(table, metric, "policy=same")["verdict"] == "identical in every pair"
+        # Reversed seeds: the same values, not the same pairs.
+        assert _row(table, metric, "policy=x")["verdict"] != "identical in every pair"
+
+
+def test_margins_from_the_command_line(bounded, capsys):
+    assert compare.parse_margins(["time_to_settle_p90_days=0.5", "a=2%,b=1"]) == {
+        "time_to_settle_p90_days": 0.5, "a": "2%", "b": 1.0}
+    for bad in (["x"], ["x=abc"], ["x=-1"], ["=3"]):
+        with pytest.raises(collect.InputError, match="--margin"):
+            compare.parse_margins(bad)
+    base = ["--baseline", "policy=baseline"]
+    assert compare.main([str(bounded), *base, "--margin", "mean_queue_delay_min=abc"]) == 2
+    assert "--margin mean_queue_delay_min" in capsys.readouterr().err
+    assert compare.main([str(bounded), *base, "--margin", "nope=1"]) == 2
+    assert compare.main([str(bounded), *base, "--metrics", "mean_queue_delay_min",
+                         "--margin", "mean_queue_delay_min=10%"]) == 0
+    csv = pd.read_csv(bounded / "comparison.csv")
+    base_mean = csv.loc[csv["is_baseline"], "mean"].iloc[0]
+    assert csv["margin"].iloc[0] == pytest.approx(0.1 * base_mean)
+    assert "margins set: `mean_queue_delay_min=10%`" in (bounded / "comparison.md").read_text()
 
 
 def test_resolve_variant_accepts_subsets_and_rejects_unknown():
@@ -263,6 +415,9 @@ def test_plot_skips_missing_inputs_gracefully(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=a"]), FakeVariant(["policy=b"])])
     collect.collect(root)
+    # No run has an incidents table (load_long_table would otherwise collect it again).
+    for path in root.glob("*/incidents.parquet"):
+        path.unlink()
     (root / "incidents.parquet").unlink()
     runs = pd.read_parquet(root / "runs.parquet").drop(columns="annual_staffing_cost_yuan")
     runs.to_parquet(root / "runs.parquet")
@@ -272,7 +427,7 @@ def test_plot_skips_missing_inputs_gracefully(tmp_path):
     assert names == {"time_to_settle.png", "time_to_settle.svg"}
     text = "\n".join(messages)
     assert "skip response_ecdf" in text and "skip cost_effectiveness" in text
-    assert "no numeric override" in text
+    assert "no numeric parameter varies" in text
 
 
 def test_report_is_self_contained(sweep, collected):
@@ -282,7 +437,7 @@ def test_report_is_self_contained(sweep, collected):
     assert "http://" not in text and "https://" not in text
     assert text.count("data:image/png;base64,") >= 4
     assert "<script" not in text and "<link" not in text
-    assert "mean_queue_delay_min" in text and 'class="better"' in text
+    assert "Mean wait for a free unit" in text and 'class="better"' in text
     assert "without a DONE marker" in text
     assert report.main([str(sweep.parent / "missing")]) == 2
 
@@ -297,7 +452,7 @@ def test_labels_keep_only_overrides_that_vary(tmp_path):
     assert collect.variant_order(runs) == ["policy=baseline", "policy=x",
                                            "policy=x,+policy.grids=50"]
     assert collect.constant_overrides(runs) == shared
-    assert runs["sim.days"].eq("30").all()  # the constant stays available as a column
+    assert runs["sim.days"].eq(30).all()  # the constant stays available as a (typed) column
     # The baseline may still be named with the shared overrides, in any order.
     table = compare.run_comparison(root, "sim.days=30,policy=baseline",
                                    ["mean_queue_delay_min"], log=lambda _: None)
@@ -318,3 +473,180 @@ def test_single_variant_sweep_resolves_its_shared_baseline(tmp_path):
     assert table["variant"].tolist() == [collect.DEFAULT_VARIANT]
     with pytest.raises(collect.InputError):
         compare.compare_runs(runs, "policy=other", ["mean_queue_delay_min"])
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+
+def test_breakdown_by_priority_pairs_seeds_within_each_group(sweep, collected):
+    from sim.survival import km_quantile, response_minutes
+
+    table = compare.run_comparison(sweep, "policy=baseline", by="priority",
+                                   log=lambda _: None)
+    assert (sweep / "comparison_by_priority.csv").exists()
+    assert (sweep / "comparison_by_priority.md").read_text().startswith("# Comparison by")
+    assert sorted(table["group"].unique()) == [1, 2, 3]
+    # By hand: job 0 (baseline, seed 0), priority 2, response p90 with censoring.
+    incidents = pd.read_parquet(sweep / "0" / "incidents.parquet")
+    p2 = incidents[incidents["priority"] == 2]
+    expected = km_quantile(*response_minutes(p2, 30 * 1440.0), q=0.9, at_least=True)
+    per_group = compare.group_metrics(sweep, collected.runs, "priority")
+    got = per_group[(per_group["job"] == "0") & (per_group["group"] == 2)]
+    assert got["response_p90_min"].iloc[0] == pytest.approx(expected)
+    # The faster variant (speed 0.7) answers quicker in every priority.
+    for p in (1, 2, 3):
+        row = table[(table["group"] == p) & (table["metric"] == "response_p90_min")
+                    & (table["variant"] == GRIDS)].iloc[0]
+        assert row["diff"] < 0 and row["n_pairs"] == 6
+
+
+def test_breakdown_by_place_counts_empty_groups_as_zero(sweep, collected):
+    per_group = compare.group_metrics(sweep, collected.runs, "community")
+    # Every run has a row for every community (numbered from 1), even without a record.
+    assert sorted(per_group["group"].unique()) == [1, 2, 3, 4, 5]
+    assert len(per_group) == 18 * 5
+    first = per_group[per_group["job"] == "0"]
+    incidents = pd.read_parquet(sweep / "0" / "incidents.parquet")
+    assert first["incidents"].sum() == len(incidents)
+    weekday = compare.group_metrics(sweep, collected.runs, "weekday")
+    assert list(weekday["group"].cat.categories) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+                                                     "Sun"]
+
+
+def test_breakdown_by_grid_refuses_different_partitions(tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=grids_33"]),
+                                     FakeVariant(["policy=grids_50"])])
+    for job in collect.find_job_dirs(root):
+        summary = json.loads((job / "summary.json").read_text())
+        grids = 33 if "grids_33" in (job / ".hydra" / "overrides.yaml").read_text() else 50
+        summary["structure"] = {"grids": grids}
+        (job / "summary.json").write_text(json.dumps(summary))
+    assert compare.main([str(root), "--by", "grid"]) == 2
+    assert "different patrol grids (33, 50)" in capsys.readouterr().err
+    assert compare.main([str(root), "--by", "community", "--holm"]) == 0
+    assert not (root / "comparison_by_grid.csv").exists()
+
+
+def test_t_interval_and_p_values_match_scipy():
+    from experiments.analysis import inference
+
+    x = __import__("numpy").array([1.2, 0.4, 2.2, 1.9, 0.7, 1.1])
+    ci = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=0.9)
+    assert inference.interval(x, 0.9) == pytest.approx((ci.low, ci.high, "t"))
+    for alternative in ("two-sided", "greater", "less"):
+        expected = stats.ttest_1samp(x, 1.0, alternative=alternative).pvalue
+        assert inference._one_sided_p(x, 1.0, alternative) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- figures & brief
+
+
+def test_variant_colours_are_stable_and_the_baseline_is_grey():
+    one = plot.variant_colours(["policy=baseline", "policy=grids_50"], "policy=baseline")
+    two = plot.variant_colours(["policy=x", "policy=y", "policy=grids_50"], "policy=x")
+    assert one["policy=baseline"] == two["policy=x"] == plot.BASELINE_COLOUR
+    assert one["policy=grids_50"] == two["policy=grids_50"]
+    many = plot.variant_colours([f"policy=p{i}" for i in range(8)], "policy=p0")
+    assert len(set(many.values())) == 8
+
+
+def test_presets_get_a_paired_metric_vs_parameter_figure(tmp_path):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0, variants=[
+        FakeVariant(["policy=grids_33"], config={"scenario": {"grids": {"count": 33}}}),
+        FakeVariant(["policy=grids_50"], {"response_p90_min_p1": -1.0},
+                    config={"scenario": {"grids": {"count": 50}}}),
+        FakeVariant(["policy=grids_20"], {"response_p90_min_p1": 1.0},
+                    config={"scenario": {"grids": {"count": 20}}})])
+    runs = collect.collect(root).runs
+    assert plot.numeric_parameters(runs) == []  # policy=grids_50 is a name, not a number
+    params = plot.config_parameters(root, runs)
+    assert params == {"scenario.grids.count": {"policy=grids_33": 33.0, "policy=grids_50": 50.0,
+                                               "policy=grids_20": 20.0}}
+    written = plot.plot_sweep(root, log=lambda _: None, baseline="policy=grids_33")
+    assert root / "figures" / "metric_vs_scenario.grids.count.png" in written
+
+
+def test_front_drops_variants_that_something_cheaper_matches():
+    base = [10.0, 12.0, 11.0, 13.0]
+    runs = _runs({
+        "cheap": {"response_p90_min_p1": base, "annual_staffing_cost_yuan": [1.0] * 4},
+        # Dearer and indistinguishable from "cheap": noise must not put it on the front.
+        "same": {"response_p90_min_p1": [b + d for b, d in zip(base, [-0.1, 0.1, -0.05, 0.02],
+                                                                 strict=True)],
+                 "annual_staffing_cost_yuan": [2.0] * 4},
+        # Dearer and clearly faster: a real trade-off.
+        "fast": {"response_p90_min_p1": [b - 2.0 for b in base],
+                 "annual_staffing_cost_yuan": [3.0] * 4}})
+    runs["variant"] = runs["variant"].astype(str)
+    kept = plot.front_variants(runs, ["cheap", "same", "fast"], "response_p90_min_p1")
+    assert kept == ["cheap", "fast"]
+    # The front of the means alone would have kept the noisy one (lower mean than cheap).
+    means = runs.groupby("variant")[["annual_staffing_cost_yuan", "response_p90_min_p1"]].mean()
+    assert means.loc["same", "response_p90_min_p1"] < means.loc["cheap", "response_p90_min_p1"]
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    root = make_fake_sweep(tmp_path_factory.mktemp("mapped") / "s", incomplete_jobs=0,
+                           with_map=True, variants=[
+                               FakeVariant(["policy=baseline"]),
+                               FakeVariant(["policy=grids_50"],
+                                           {"response_p90_min_p1": -3.0,
+                                            "mean_queue_delay_min": -2.0}, speed=0.7,
+                                           same_as_first=("mediation_success_rate",
+                                                          "violent_turns_per_100k"))])
+    return root
+
+
+def test_brief_says_what_changed_with_intervals(mapped):
+    table = compare.run_comparison(mapped, "policy=baseline", log=lambda _: None)
+    (sentence,) = brief.headlines(table)
+    row = _row(table, "response_p90_min_p1", "policy=grids_50")
+    assert row["verdict"] == "better"
+    lo, hi = sorted((-row["diff_ci_high"], -row["diff_ci_low"]))
+    assert sentence.startswith("grids_50 cuts P1 p90 response by "
+                               f"{metrics_meta.format_value('response_p90_min_p1', -row['diff'])}"
+                               f" min [{metrics_meta.format_value('response_p90_min_p1', lo)}, ")
+    assert "mediation unaffected" in sentence and "residents unaffected" in sentence
+    (zh,) = brief.headlines(table, "zh")
+    assert zh.startswith("grids_50：一级警情 P90 响应时间缩短") and "矛盾调解不受影响" in zh
+    assert brief.question("policy=baseline", ["policy=grids_50"]) == \
+        "What changes when baseline becomes grids_50?"
+
+
+def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
+    assert compare.main([str(mapped), "--baseline", "policy=baseline", "--metrics",
+                         "mean_queue_delay_min"]) == 0
+    before = (mapped / "comparison.csv").read_bytes()
+    messages: list[str] = []
+    path = report.build_report(mapped, log=messages.append)
+    assert (mapped / "comparison.csv").read_bytes() == before
+    assert any("comparison.csv (from compare) is left as it is" in m for m in messages)
+    assert (mapped / "report_comparison.csv").exists()
+    text = path.read_text(encoding="utf-8")
+    brief_html = text[text.index('<section class="brief">'):text.index("</section>")]
+    assert "<h1>What changes when baseline becomes grids_50?</h1>" in text
+    assert "grids_50 cuts P1 p90 response by" in brief_html
+    assert brief_html.count("data:image/png;base64,") == 2  # forest plot and map
+    assert "Where it changes" in brief_html
+    # Metrics identical in every pair and bookkeeping are folded away.
+    assert "metric(s) identical in every pair" in text and "<details>" in text
+    assert text.index("Volumes and utilisation") > text.index("Police response")
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert f"background:{plot.BASELINE_COLOUR}" in text
+    zh = report.build_report(mapped, log=lambda _: None, lang="zh")
+    assert zh.name == "report.zh.html"
+    zh_text = zh.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in zh_text and "摘要" in zh_text and "把 baseline 改为" in zh_text
+
+
+def test_report_without_a_map_says_why(sweep, collected):
+    messages: list[str] = []
+    text = report.build_report(sweep, "policy=baseline", log=messages.append).read_text()
+    assert "No map: the runs have no district.geojson." in text
+    with pytest.raises(SystemExit) as exit_:
+        report.main([str(sweep), "--lang", "fr"])
+    assert exit_.value.code == 2
+    with pytest.raises(collect.InputError, match="--lang"):
+        report.build_report(sweep, lang="fr")

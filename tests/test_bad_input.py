@@ -73,6 +73,12 @@ def test_odd_values_are_config_errors_naming_the_field(path, value):
     refused(lambda: parse_config(with_value(path, value)), path)
 
 
+@pytest.mark.parametrize("folder", ["a" * 300, "conf/\x00", "/" + "b" * 256 + "/x"])
+def test_a_district_folder_the_file_system_cannot_name_is_a_config_error(folder):
+    refused(lambda: parse_config(with_value("scenario.district.path", folder)),
+            "scenario.district.path")
+
+
 def test_numpy_values_are_the_numbers_they_hold():
     cfg = with_value("seed", np.int64(7))
     cfg["sim"]["days"] = np.float64(2.5)

@@ -21,7 +21,7 @@ EXPERIMENTS = ROOT / "experiments"
 
 # Every command; add a new one here (see experiments/__init__.py).
 VERBS = ["run", "collect", "compare", "plot", "report", "advisor", "optimize", "demo", "animate",
-         "params"]
+         "params", "sensitivity", "robustness"]
 IN_SUBPROCESS = {"run", "compare", "demo"}
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agents.dispute import OUTCOMES
 from sim import Simulation
 from sim.compose import compose_config
 from sim.output import DISPUTE_COLUMNS, INCIDENT_COLUMNS
@@ -47,7 +48,7 @@ def test_plain_dict_and_dictconfig_give_the_same_run():
 
 def test_every_record_has_exactly_one_outcome_and_ordered_times(default_short):
     d = default_short.disputes
-    assert set(d.outcome.unique()) <= {"settled", "court", "violent", "open"}
+    assert set(d.outcome.unique()) <= set(OUTCOMES)
     assert d.dispute_id.is_unique
     assert ((d.outcome == "open").to_numpy(bool) == d.t_closed.isna().to_numpy()).all()
     closed = d[d.outcome != "open"]
@@ -73,9 +74,11 @@ def test_violent_disputes_become_priority_1_incidents():
     violent = r.disputes[r.disputes.outcome == "violent"]
     from_disputes = r.incidents[r.incidents.source == "dispute"]
     assert len(violent) > 10
-    assert len(from_disputes) == len(violent)
+    # Every case that turns violent is a priority-1 incident at that moment (conflicts the
+    # police left unsettled can turn violent outside the stations too).
+    assert len(from_disputes) >= len(violent)
     assert (from_disputes.priority == 1).all()
-    np.testing.assert_allclose(np.sort(from_disputes.t_reported), np.sort(violent.t_closed))
+    assert np.isin(violent.t_closed, from_disputes.t_reported).all()
 
 
 def test_output_files_follow_the_contract(default_short, tmp_path):
@@ -116,9 +119,15 @@ def test_grid_count_repartitions_the_same_district():
 
 
 def test_common_random_numbers_across_policies():
-    a = run("sim.days=5", "scenario.calls.deterrence=0")
-    b = run("sim.days=5", "scenario.calls.deterrence=0", "scenario.dispatch.rule=nearest",
-            "scenario.mediators.mentoring=false")
+    # Disputes kept away from the police and trust held still, so the call and dispute streams
+    # cannot legitimately differ (with them, referrals and repeat calls follow response times;
+    # tests/test_mediation.py checks the disputes' own draws are common).
+    same = ["sim.days=5", "scenario.calls.deterrence=0",
+            "scenario.disputes.channels.police_logit=-50",
+            "scenario.residents.trust_learning_rate=0",
+            "scenario.disputes.recurrence.prob_max=0"]
+    a = run(*same)
+    b = run(*same, "scenario.dispatch.rule=nearest", "scenario.mediators.mentoring=false")
     calls_a = a.incidents[a.incidents.source == "call"]
     calls_b = b.incidents[b.incidents.source == "call"]
     np.testing.assert_array_equal(calls_a.t_reported.values, calls_b.t_reported.values)

@@ -22,7 +22,9 @@ def finished_model(*overrides):
 
 @pytest.mark.parametrize(
     "servers, load, customers",
-    [(3, 0.5, 200_000), (5, 0.8, 700_000), (3, 0.9, 1_000_000)],
+    # At (3, 0.5) the mean wait's relative SE over 200,000 customers is 3 % (measured over 8
+    # seeds), not a third of the 5 % tolerance: 600,000 brings it to 1.7 %.
+    [(3, 0.5, 600_000), (5, 0.8, 700_000), (3, 0.9, 1_000_000)],
 )
 def test_mmc_mediation_mean_wait_matches_erlang_c(servers, load, customers):
     lam = load * servers          # per hour, mean session 1 h

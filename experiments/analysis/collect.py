@@ -3,10 +3,16 @@
 ``python -m experiments.collect <sweep dir>`` reads every finished job folder
 (``<sweep dir>/<job num>/`` with a ``DONE`` marker), and writes into the sweep dir:
 
-* ``runs.parquet``      one row per run: override label columns, ``variant``, ``seed``,
-  ``job``, ``wall_seconds`` and one column per summary metric;
-* ``incidents.parquet`` and ``disputes.parquet``: the per-run tables stacked, with
-  ``variant``, ``seed`` and ``job`` columns added.
+* ``runs.parquet``      one row per run: override label columns (typed: ``policy.grids=50``
+  gives an integer column), ``variant``, ``seed``, ``job``, ``wall_seconds`` and one column
+  per summary metric;
+* ``incidents.parquet``, ``disputes.parquet`` and ``timeseries.parquet``: the per-run tables
+  stacked, with ``variant``, ``seed`` and ``job`` columns added;
+* with ``--csv``, a ``.csv`` beside each of them (also for a single run's folder).
+
+Columns are described in ``docs/data-dictionary.md`` (generated from ``sim/tables.py``).
+``load_runs`` and ``load_long_table`` collect first when a table is missing or stale (a job
+finished, was added or removed since), so a reader never sees yesterday's sweep.
 
 Job folders without ``DONE`` are skipped and reported, never half-read: a crashed or
 still-running job must not silently bias the means. Every write is atomic (temp file in
@@ -16,6 +22,7 @@ the same directory, then ``os.replace``) so a reader never sees a truncated parq
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -24,6 +31,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,7 +44,10 @@ SUMMARY_FILE = "summary.json"
 RUNS_FILE = "runs.parquet"
 INCIDENTS_FILE = "incidents.parquet"
 DISPUTES_FILE = "disputes.parquet"
-LONG_TABLES = (INCIDENTS_FILE, DISPUTES_FILE)
+TIMESERIES_FILE = "timeseries.parquet"
+LONG_TABLES = (INCIDENTS_FILE, DISPUTES_FILE, TIMESERIES_FILE)
+# Parquet metadata key listing the finished jobs a sweep-level table was built from.
+JOBS_KEY = b"district_sim.jobs"
 DEFAULT_VARIANT = "default"
 
 # Columns of runs.parquet that are neither override labels nor metrics.
@@ -64,9 +75,15 @@ class CollectResult:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def atomic_write_parquet(path: Path, data: pd.DataFrame | pa.Table) -> Path:
-    """Write a DataFrame or Arrow table to ``path`` as parquet, atomically."""
+def atomic_write_parquet(path: Path, data: pd.DataFrame | pa.Table,
+                         jobs: Iterable[str] | None = None) -> Path:
+    """Write a DataFrame or Arrow table to ``path`` as parquet, atomically; `jobs` (the
+    finished jobs it was built from) go into the file's metadata, to tell when it is stale."""
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    if jobs is not None:
+        meta = dict(table.schema.metadata or {})
+        meta[JOBS_KEY] = json.dumps(sorted(jobs)).encode()
+        table = table.replace_schema_metadata(meta)
     return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
@@ -119,6 +136,38 @@ def parse_override(override: str) -> tuple[str, str]:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]
     return key.strip(), value if sep else ""
+
+
+def override_value(override: str, fallback: str):
+    """The value of ``key=value`` as Hydra types it (int, float, bool, string), or
+    `fallback` (the text) for anything else (lists, sweeps, interpolations)."""
+    try:
+        value = _override_parser().parse_override(override).value()
+    except Exception:   # Hydra's grammar errors have several types; the text is still a label
+        return fallback
+    return value if isinstance(value, (bool, int, float, str)) else fallback
+
+
+@functools.cache
+def _override_parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+def _label_column(values: pd.Series) -> pd.Series:
+    """One dtype per label column: nullable boolean or integer, float, else string."""
+    present = [v for v in values if v is not None and not (isinstance(v, float)
+                                                            and math.isnan(v))]
+    if present and all(isinstance(v, bool) for v in present):
+        return values.astype("boolean")
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return values.astype("Int64")
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       for v in present):
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    return values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
+                      else str(v)).astype("string")
 
 
 def variant_overrides(overrides: Iterable[str]) -> list[str]:
@@ -215,7 +264,7 @@ def _read_job(job_dir: Path) -> tuple[dict | None, str | None]:
         key, value = parse_override(override)
         if key in META_COLUMNS or key in metrics:
             key = f"{_SHADOW_PREFIX}{key}"  # never let a label shadow a metric or meta column
-        row[key] = value
+        row[key] = override_value(override, value)
     # The label depends on the whole sweep (which keys vary), so collect() sets it.
     row["variant"] = None
     row["_overrides"] = overrides
@@ -245,10 +294,10 @@ def _build_runs_frame(rows: list[dict]) -> pd.DataFrame:
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=label_keys + list(META_COLUMNS)
                                       + metric_keys)
-    # Labels stay strings (a numeric-looking "50" is still a category label here); the
-    # plotting code converts them when it wants a numeric axis.
+    # Labels are typed as Hydra parsed them: policy.grids=50 is an integer column,
+    # policy.part_time_factor=0.5 a float one (the dot in the key tells it from a metric).
     for key in label_keys:
-        frame[key] = frame[key].astype("string")
+        frame[key] = _label_column(frame[key])
     frame["variant"] = frame["variant"].astype("string")
     frame["job"] = frame["job"].astype("string")
     frame["git_commit"] = frame["git_commit"].astype("string")
@@ -276,9 +325,14 @@ def _stack_long_table(jobs: list[tuple[Path, dict]], filename: str,
             if name in table.column_names:  # the run's own column would be ambiguous
                 table = table.drop_columns([name])
         seed = row["seed"]
-        table = table.append_column("variant", pa.array([row["variant"]] * n, pa.string()))
+        # Dictionary-encoded (pandas categoricals): one label repeated on a million rows.
+        label = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                               pa.array([row["variant"]], pa.string()))
+        job = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                             pa.array([job_dir.name], pa.string()))
+        table = table.append_column("variant", label)
         table = table.append_column("seed", pa.array([seed] * n, pa.int64()))
-        table = table.append_column("job", pa.array([job_dir.name] * n, pa.string()))
+        table = table.append_column("job", job)
         tables.append(table)
     if not tables:
         return None
@@ -286,8 +340,10 @@ def _stack_long_table(jobs: list[tuple[Path, dict]], filename: str,
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def collect(sweep_dir: str | os.PathLike, write: bool = True) -> CollectResult:
-    """Collect all finished jobs of ``sweep_dir``; write the sweep-level tables if ``write``.
+def collect(sweep_dir: str | os.PathLike, write: bool = True,
+            tables: Collection[str] = LONG_TABLES) -> CollectResult:
+    """Collect all finished jobs of ``sweep_dir``; write runs.parquet and the stacked
+    `tables` if ``write``.
 
     Raises InputError if the directory is missing or holds no finished job.
     """
@@ -324,29 +380,52 @@ def collect(sweep_dir: str | os.PathLike, write: bool = True) -> CollectResult:
 
     result = CollectResult(runs=runs, skipped=skipped, warnings=notes)
     if write:
-        result.written.append(atomic_write_parquet(sweep / RUNS_FILE, runs))
-        for filename in LONG_TABLES:
+        jobs = [job_dir.name for job_dir, _ in good]
+        result.written.append(atomic_write_parquet(sweep / RUNS_FILE, runs, jobs))
+        for filename in tables:
             table = _stack_long_table(good, filename, notes)
             target = sweep / filename
             if table is None:
                 # A stale table from an earlier collect would be silently mixed in later.
                 target.unlink(missing_ok=True)
                 continue
-            result.written.append(atomic_write_parquet(target, table))
+            result.written.append(atomic_write_parquet(target, table, jobs))
     return result
 
 
 # --------------------------------------------------------------------------- loading helpers
 
 
-def _runs_is_stale(sweep: Path) -> bool:
-    runs_path = sweep / RUNS_FILE
-    if not runs_path.exists():
+def finished_jobs(sweep: Path) -> dict[str, float]:
+    """The sweep's finished jobs (those with a DONE marker) and when each finished."""
+    out = {}
+    for job in find_job_dirs(sweep):
+        try:
+            out[job.name] = (job / DONE_MARKER).stat().st_mtime
+        except OSError:
+            continue
+    return out
+
+
+def is_stale(sweep: Path, filename: str) -> bool:
+    """Whether a sweep-level table is missing, older than a finished job, or built from a
+    different set of finished jobs (one was added, removed, or is being rerun)."""
+    path = Path(sweep) / filename
+    try:
+        built = path.stat().st_mtime
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
         return True
-    built = runs_path.stat().st_mtime
-    # A job that finished after the last collect would otherwise be silently left out.
-    return any((job / DONE_MARKER).exists() and (job / DONE_MARKER).stat().st_mtime > built
-               for job in find_job_dirs(sweep))
+    jobs = finished_jobs(Path(sweep))
+    if any(done > built for done in jobs.values()):
+        return True
+    if JOBS_KEY in meta:
+        return sorted(jobs) != json.loads(meta[JOBS_KEY])
+    return False   # written before job lists were recorded: judged by time alone
+
+
+def _runs_is_stale(sweep: Path) -> bool:
+    return is_stale(sweep, RUNS_FILE)
 
 
 def load_runs(sweep_dir: str | os.PathLike, recollect: bool = False,
@@ -354,24 +433,43 @@ def load_runs(sweep_dir: str | os.PathLike, recollect: bool = False,
     """Return runs.parquet of a sweep, (re)collecting first if missing, stale or asked to."""
     sweep = require_dir(sweep_dir)
     if recollect or _runs_is_stale(sweep):
-        result = collect(sweep)
+        result = collect(sweep, tables=())
         if log is not None:
             log(describe(result))
         return result.runs
     return pd.read_parquet(sweep / RUNS_FILE)
 
 
-def load_long_table(sweep_dir: str | os.PathLike, filename: str) -> pd.DataFrame | None:
-    """Return a stacked per-run table (incidents/disputes) of a sweep, or None if absent."""
-    path = Path(sweep_dir) / filename
-    if not path.exists():
-        return None
-    return pd.read_parquet(path)
+def load_long_table(sweep_dir: str | os.PathLike, filename: str,
+                    log: Callable[[str], None] | None = None) -> pd.DataFrame | None:
+    """A sweep's stacked per-run table (incidents, disputes or timeseries), with the run
+    labels; collected first if missing or stale.  None if no finished run has that table."""
+    sweep = require_dir(sweep_dir)
+    if filename not in LONG_TABLES:
+        raise InputError(f"{filename}: not a per-run table; one of {', '.join(LONG_TABLES)}")
+    if is_stale(sweep, filename):
+        result = collect(sweep, tables=(filename,))
+        if log is not None:
+            log(describe(result))
+    path = sweep / filename
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def export_csv(folder: str | os.PathLike) -> list[Path]:
+    """A ``.csv`` beside every parquet table in `folder` (a sweep, after collecting, or one
+    run's folder): nulls are empty cells, categories their labels."""
+    written = []
+    for path in sorted(Path(folder).glob("*.parquet")):
+        frame = pd.read_parquet(path)
+        target = path.with_suffix(".csv")
+        written.append(atomic_write(target, lambda tmp, f=frame: f.to_csv(tmp, index=False)))
+    return written
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
-    """Metric columns of a runs table: numeric columns that are not meta columns."""
-    return [c for c in runs.columns if c not in META_COLUMNS
+    """Metric columns of a runs table: float columns that are neither meta columns nor
+    settings (a setting's key has a dot, ``policy.part_time_factor``; a metric's never)."""
+    return [c for c in runs.columns if c not in META_COLUMNS and "." not in str(c)
             and pd.api.types.is_float_dtype(runs[c])]
 
 
@@ -405,14 +503,26 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m experiments.collect",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("sweep_dir", help="Hydra multirun sweep directory")
+    parser.add_argument("sweep_dir", help="Hydra multirun sweep directory (or, with --csv, "
+                        "one run's folder)")
+    parser.add_argument("--csv", action="store_true",
+                        help="also write every table as CSV beside its parquet file")
     args = parser.parse_args(argv)
+    folder = Path(args.sweep_dir)
+    single_run = (folder / DONE_MARKER).exists() and not find_job_dirs(folder) \
+        if folder.is_dir() else False
     try:
-        result = collect(args.sweep_dir)
+        if args.csv and single_run:
+            written = export_csv(folder)
+            print("\n".join(f"wrote {p}" for p in written))
+            return 0
+        result = collect(folder)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(describe(result))
+    if args.csv:
+        print("\n".join(f"wrote {p}" for p in export_csv(folder)))
     return 0
 
 

@@ -1,18 +1,25 @@
 """Compare the variants of a sweep against a baseline, metric by metric.
 
-``python -m experiments.compare <sweep dir> --baseline policy=baseline [--metrics ...]``
+``python -m experiments.compare <sweep dir> --baseline policy=baseline [--metrics ...]
+[--margin METRIC=VALUE ...] [--holm] [--ci t|bca] [--by grid|street|community|hour|weekday|
+priority|category]``
 
-For each metric and variant: the mean over seeds with a t-based confidence interval, and
-the difference from the baseline with a paired-t confidence interval. Runs are paired by
-seed because the simulator uses common random numbers: the same seed gives every variant
-the same demand, so pairing removes most of the seed-to-seed noise from the difference.
-If fewer than two seeds are shared, a Welch (unpaired) interval is used instead and the
-``method`` column says so. The verdict reads the interval against the metric's direction:
-``better``/``worse`` (or ``higher``/``lower`` for neutral metrics) when it excludes 0,
-otherwise ``no detectable difference``. Intervals are per comparison, not adjusted for
-multiplicity: with many metrics, expect about 1 in 20 spurious verdicts at 95 %.
+For each metric and variant: the mean over seeds with a confidence interval kept inside the
+metric's range (a share's in [0, 1], a time's or count's above 0), and the difference from the
+baseline paired by seed (common random numbers), read against 0 and against the metric's
+margin: better, worse, equivalent, non-inferior, inconclusive, or identical in every pair.
+The statistics, the margins and what each verdict means are in
+``experiments/analysis/inference.py`` and ``metrics_meta.py``. If fewer than two seeds are
+shared, a Welch (unpaired) interval is used and the ``method`` column says so.
 
-Writes ``comparison.csv`` (long, raw numbers) and ``comparison.md`` into the sweep dir.
+``--margin time_to_settle_p90_days=0.5`` sets a margin in the metric's unit,
+``--margin annual_staffing_cost_yuan=2%`` one relative to the baseline mean. ``--holm`` reads
+the verdicts from Holm-adjusted p values across the metrics of each variant (without it,
+expect about 1 in 20 spurious "better"/"worse" at 95 % among metrics that do not change).
+
+Writes ``comparison.csv`` (long, raw numbers) and ``comparison.md`` into the sweep dir; with
+``--by KEY``, ``comparison_by_KEY.csv`` and ``.md`` instead: the same comparison within each
+grid, street, community, hour, weekday, priority or category (see ``breakdown.py``).
 """
 
 from __future__ import annotations
@@ -20,16 +27,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import warnings
-from collections.abc import Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from experiments.analysis import metrics_meta
+from experiments.analysis.breakdown import BY_CHOICES, group_metrics  # noqa: F401
 from experiments.analysis.collect import (
     InputError,
     common_settings_line,
@@ -40,85 +44,34 @@ from experiments.analysis.collect import (
     require_dir,
     variant_order,
 )
+from experiments.analysis.inference import (  # noqa: F401  (re-exported for callers)
+    BASELINE,
+    BETTER,
+    CI_METHODS,
+    EQUIVALENT,
+    HIGHER,
+    IDENTICAL,
+    INCONCLUSIVE,
+    INSUFFICIENT,
+    LOWER,
+    NON_INFERIOR,
+    WORSE,
+    holm,
+    mean_ci,
+    paired_difference,
+    paired_test,
+    verdict,
+    verdict_from_p,
+)
 from sim.output import write_text
 
 COMPARISON_CSV = "comparison.csv"
 COMPARISON_MD = "comparison.md"
 
-BETTER, WORSE = "better", "worse"
-HIGHER, LOWER = "higher", "lower"
-NO_DIFFERENCE = "no detectable difference"
-INSUFFICIENT = "insufficient data"
-BASELINE = "baseline"
 
-
-# --------------------------------------------------------------------------- statistics
-
-
-@contextmanager
-def _quiet_scipy():
-    # scipy warns about "catastrophic cancellation" on identical values; the resulting
-    # zero-width interval is exactly what we want to report, so the warning is noise.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
-def mean_ci(values: Sequence[float] | pd.Series, level: float = 0.95
-            ) -> tuple[int, float, float, float]:
-    """Return (n, mean, ci_low, ci_high) of the non-NaN values, CI from Student's t.
-
-    With fewer than two values the interval is undefined and returned as NaN.
-    """
-    x = pd.Series(values, dtype="float64").dropna().to_numpy()
-    n = len(x)
-    if n == 0:
-        return 0, math.nan, math.nan, math.nan
-    mean = float(np.mean(x))
-    if n < 2:
-        return n, mean, math.nan, math.nan
-    with _quiet_scipy():
-        ci = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=level)
-    return n, mean, float(ci.low), float(ci.high)
-
-
-def paired_difference(treatment: pd.Series, baseline: pd.Series, level: float = 0.95
-                      ) -> tuple[int, float, float, float, str]:
-    """Difference treatment - baseline with a CI; both Series are indexed by seed.
-
-    Returns (n_pairs, diff, ci_low, ci_high, method). ``method`` is ``paired`` when two or
-    more seeds are shared, ``welch`` (unpaired, unequal variances) when not, or ``none``.
-    """
-    treatment = treatment.dropna()
-    baseline = baseline.dropna()
-    common = treatment.index.intersection(baseline.index)
-    with _quiet_scipy():
-        if len(common) >= 2:
-            a = treatment.loc[common].to_numpy(float)
-            b = baseline.loc[common].to_numpy(float)
-            ci = stats.ttest_rel(a, b).confidence_interval(confidence_level=level)
-            return len(common), float(np.mean(a - b)), float(ci.low), float(ci.high), "paired"
-        if len(treatment) >= 2 and len(baseline) >= 2:
-            a, b = treatment.to_numpy(float), baseline.to_numpy(float)
-            ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(
-                confidence_level=level)
-            return 0, float(np.mean(a) - np.mean(b)), float(ci.low), float(ci.high), "welch"
-    diff = float(treatment.mean() - baseline.mean()) if len(treatment) and len(baseline) \
-        else math.nan
-    return len(common), diff, math.nan, math.nan, "none"
-
-
-def verdict(metric: str, ci_low: float, ci_high: float) -> str:
-    """Turn a difference CI into better/worse/higher/lower/no detectable difference."""
-    if math.isnan(ci_low) or math.isnan(ci_high):
-        return INSUFFICIENT
-    if ci_low <= 0.0 <= ci_high:
-        return NO_DIFFERENCE
-    went_up = ci_low > 0.0
-    sign = metrics_meta.direction(metric)
-    if sign == 0:
-        return HIGHER if went_up else LOWER
-    return BETTER if went_up == (sign > 0) else WORSE
+def breakdown_files(by: str) -> tuple[str, str]:
+    """The csv and md file names of ``compare --by <by>``."""
+    return f"comparison_by_{by}.csv", f"comparison_by_{by}.md"
 
 
 # --------------------------------------------------------------------------- variants
@@ -171,12 +124,42 @@ def _by_seed(per_seed: pd.DataFrame, variant: str, metric: str) -> pd.Series:
     return per_seed.loc[variant, metric]
 
 
+def parse_margins(items: Sequence[str] | None) -> dict[str, float | str]:
+    """``["a=0.5", "b=2%,c=1"]`` -> ``{"a": 0.5, "b": "2%", "c": 1.0}``; InputError if bad."""
+    out: dict[str, float | str] = {}
+    for item in items or ():
+        for part in (p for p in str(item).split(",") if p.strip()):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                raise InputError(f"--margin: expected METRIC=VALUE (e.g. "
+                                 f"time_to_settle_p90_days=0.5 or annual_staffing_cost_yuan=2%),"
+                                 f" got {part!r}")
+            try:
+                out[name.strip()] = metrics_meta.parse_margin(value)
+            except ValueError:
+                raise InputError(f"--margin {name.strip()}: must be a non-negative number or "
+                                 f"percentage, got {value!r}") from None
+    return out
+
+
+def _margin_spec(metric: str, margins: Mapping[str, float | str] | None):
+    if margins and metric in margins:
+        return margins[metric]
+    return metrics_meta.default_margin(metric)
+
+
 def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | None = None,
-                 level: float = 0.95) -> pd.DataFrame:
+                 level: float = 0.95, margins: Mapping[str, float | str] | None = None,
+                 ci: str = "t", use_holm: bool = False) -> pd.DataFrame:
     """Long comparison table: one row per (metric, variant), baseline rows included.
 
-    ``baseline`` may be any label accepted by :func:`resolve_variant`.
+    ``baseline`` may be any label accepted by :func:`resolve_variant`; ``margins`` override
+    the default margin of some metrics (a number in the metric's unit or "5%").
     """
+    if ci not in CI_METHODS:
+        raise InputError(f"--ci must be one of {', '.join(CI_METHODS)}, got {ci!r}")
+    if use_holm and ci != "t":
+        raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
     variants = variant_order(runs)
     base = resolve_variant(baseline, variants, constant_overrides(runs))
     available = metric_columns(runs)
@@ -185,32 +168,111 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     unknown = [m for m in metrics if m not in available]
     if unknown:
         raise InputError(f"unknown metric(s) {unknown}; available: {', '.join(available)}")
+    unknown = [m for m in (margins or {}) if m not in available]
+    if unknown:
+        raise InputError(f"--margin for unknown metric(s) {unknown}; available: "
+                         f"{', '.join(available)}")
     ordered = [base] + [v for v in variants if v != base]
     # Duplicate (variant, seed) runs are averaged so each seed is one pairing unit.
     per_seed = (runs.dropna(subset=["seed"]).astype({"variant": str})
                 .groupby(["variant", "seed"])[list(metrics)].mean())
+    by_variant = {str(v): part for v, part in runs.groupby(runs["variant"].astype(str),
+                                                            sort=False)}
+    empty = runs.iloc[0:0]
     rows = []
     for metric in metrics:
+        meta = metrics_meta.meta(metric)
+        bounds = meta.range
+        span = bounds[1] - bounds[0]
         base_by_seed = _by_seed(per_seed, base, metric)
+        spec = _margin_spec(metric, margins)
+        margin = metrics_meta.resolve_margin(spec, float(base_by_seed.mean())
+                                             if len(base_by_seed.dropna()) else math.nan)
         for variant in ordered:
-            values = runs.loc[runs["variant"] == variant, metric]
-            n, mean, lo, hi = mean_ci(values, level)
+            values = by_variant.get(variant, empty)[metric]
+            n, mean, lo, hi = mean_ci(values, level, bounds, ci)
             row = {
                 "metric": metric, "label": metrics_meta.label(metric),
-                "direction": metrics_meta.direction(metric), "variant": variant,
-                "is_baseline": variant == base, "n": n, "mean": mean,
-                "ci_low": lo, "ci_high": hi,
+                "direction": meta.direction, "kind": meta.kind, "unit": meta.unit,
+                "variant": variant, "is_baseline": variant == base, "n": n, "mean": mean,
+                "ci_low": lo, "ci_high": hi, "margin": margin,
+                "margin_spec": "" if spec is None else str(spec),
             }
             if variant == base:
                 row.update(diff=0.0, diff_ci_low=math.nan, diff_ci_high=math.nan,
-                           n_pairs=n, method="", verdict=BASELINE)
+                           n_pairs=n, method="", ci=ci, p_diff=math.nan,
+                           p_noninferior=math.nan, p_equivalent=math.nan,
+                           within_margin=math.nan, verdict=BASELINE)
             else:
-                k, diff, dlo, dhi, method = paired_difference(
-                    _by_seed(per_seed, variant, metric), base_by_seed, level)
-                row.update(diff=diff, diff_ci_low=dlo, diff_ci_high=dhi, n_pairs=k,
-                           method=method, verdict=verdict(metric, dlo, dhi))
+                d = paired_test(_by_seed(per_seed, variant, metric), base_by_seed, level,
+                                margin, meta.direction, ci, span)
+                inside = (not math.isnan(margin) and not math.isnan(d.low)
+                          and -margin < d.low and d.high < margin)
+                row.update(diff=d.diff, diff_ci_low=d.low, diff_ci_high=d.high,
+                           n_pairs=d.n_pairs, method=d.method, ci=d.ci, p_diff=d.p_diff,
+                           p_noninferior=d.p_noninferior, p_equivalent=d.p_equivalent,
+                           within_margin=inside,
+                           verdict=verdict(metric, d.low, d.high, margin, d.identical),
+                           _identical=d.identical)
             rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if use_holm:
+        table = apply_holm(table, level)
+    return table.drop(columns=["_identical"], errors="ignore")
+
+
+def apply_holm(table: pd.DataFrame, level: float = 0.95,
+               family: Sequence[str] = ("variant",)) -> pd.DataFrame:
+    """Holm-adjust the p values within each ``family`` (default: per variant, across the
+    metrics) and read the verdicts from the adjusted values."""
+    table = table.copy()
+    rows = ~table["is_baseline"]
+    for column in ("p_diff", "p_noninferior", "p_equivalent"):
+        table[f"{column}_holm"] = math.nan
+        for _, part in table[rows].groupby(list(family), sort=False, observed=True):
+            table.loc[part.index, f"{column}_holm"] = holm(part[column].to_numpy(float))
+    identical = table.get("_identical", pd.Series(False, index=table.index)).fillna(False)
+    for i in table.index[rows]:
+        r = table.loc[i]
+        if r["verdict"] in (IDENTICAL, INSUFFICIENT):
+            continue
+        table.loc[i, "verdict"] = verdict_from_p(r["metric"], r["diff"], r["p_diff_holm"],
+                                                 r["p_noninferior_holm"], r["p_equivalent_holm"],
+                                                 level, bool(identical.loc[i]))
+    return table
+
+
+def compare_breakdown(sweep: Path, runs: pd.DataFrame, baseline: str, by: str,
+                      metrics: Sequence[str] | None = None, level: float = 0.95,
+                      margins: Mapping[str, float | str] | None = None, ci: str = "t",
+                      use_holm: bool = False) -> pd.DataFrame:
+    """The comparison within each group of ``by`` (a ``group`` column first).
+
+    With ``use_holm`` the family is every (group, metric) of a variant.
+    """
+    per_group = group_metrics(sweep, runs, by)
+    available = [c for c in per_group.columns if c not in ("variant", "seed", "job", "group")]
+    if metrics is not None:
+        unknown = [m for m in metrics if m not in available]
+        if unknown:
+            raise InputError(f"--by {by}: metric(s) {unknown} are not broken down; "
+                             f"available: {', '.join(available)}")
+        available = list(metrics)
+    # Every variant of the sweep, in sweep order, even one with no record in a group.
+    order = pd.Categorical(per_group["variant"], categories=variant_order(runs), ordered=True)
+    per_group = per_group.assign(variant=order)
+    base = resolve_variant(baseline, variant_order(runs), constant_overrides(runs))
+    parts = []
+    for group, part in per_group.groupby("group", sort=True, observed=True):
+        frame = part[["variant", "seed", *available]].astype({"variant": str})
+        frame = frame.astype({m: "float64" for m in available})
+        table = compare_runs(frame, base, available, level, margins, ci)
+        parts.append(table.assign(group=group, by=by))
+    result = pd.concat(parts, ignore_index=True)
+    if use_holm:
+        result = apply_holm(result, level)
+    first = ["by", "group"]
+    return result[first + [c for c in result.columns if c not in first]]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -225,27 +287,60 @@ def fmt_number(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _fmt_ci(mid: float, lo: float, hi: float) -> str:
+def _fmt_ci(metric: str, mid: float, lo: float, hi: float, signed: bool = False,
+            lang: str = "en") -> str:
+    def f(x):
+        return metrics_meta.format_value(metric, x, lang, signed=signed)
     if math.isnan(lo):
-        return fmt_number(mid)
-    return f"{fmt_number(mid)} [{fmt_number(lo)}, {fmt_number(hi)}]"
+        return f(mid)
+    return f"{f(mid)} [{f(lo)}, {f(hi)}]"
 
 
-def display_table(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Human-readable version of the comparison table (strings, one row per metric×variant)."""
-    return pd.DataFrame({
-        "metric": comparison["metric"],
-        "dir": comparison["metric"].map(metrics_meta.direction_symbol),
-        "variant": comparison["variant"],
-        "n": comparison["n"].astype(int),
-        "mean [CI]": [_fmt_ci(r.mean, r.ci_low, r.ci_high) for r in comparison.itertuples()],
-        "Δ vs baseline [CI]": ["" if r.is_baseline else _fmt_ci(r.diff, r.diff_ci_low,
-                                                                  r.diff_ci_high)
-                               for r in comparison.itertuples()],
-        "pairs": [str(r.n_pairs) if r.method == "paired" else (r.method or "")
-                  for r in comparison.itertuples()],
-        "verdict": comparison["verdict"],
+def _margin_text(r, lang: str = "en") -> str:
+    if r.margin is None or (isinstance(r.margin, float) and math.isnan(r.margin)):
+        return "–"
+    return "±" + metrics_meta.format_value(r.metric, r.margin, lang, signed=True).lstrip("+")
+
+
+def display_table(comparison: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Readable comparison (strings): labels with units, shares as percentages."""
+    zh = lang == "zh"
+    head = {"metric": "指标", "better": "方向", "variant": "方案", "n": "种子数",
+            "mean": "均值 [95% 区间]", "diff": "与基线之差 [95% 区间]", "margin": "容差",
+            "pairs": "配对", "verdict": "结论"} if zh else \
+        {"metric": "metric", "better": "better if", "variant": "variant", "n": "n",
+         "mean": "mean [CI]", "diff": "Δ vs baseline [CI]", "margin": "margin",
+         "pairs": "pairs", "verdict": "verdict"}
+    out = {}
+    if "group" in comparison.columns:
+        out[comparison["by"].iloc[0] if len(comparison) else "group"] = \
+            comparison["group"].astype(str)
+    rows = list(comparison.itertuples())
+    out.update({
+        head["metric"]: [metrics_meta.label(r.metric, lang) for r in rows],
+        head["better"]: [{1: "↑", -1: "↓"}.get(r.direction, "·") for r in rows],
+        head["variant"]: comparison["variant"].tolist(),
+        head["n"]: comparison["n"].astype(int).tolist(),
+        head["mean"]: [_fmt_ci(r.metric, r.mean, r.ci_low, r.ci_high, lang=lang) for r in rows],
+        head["diff"]: ["" if r.is_baseline else _fmt_ci(r.metric, r.diff, r.diff_ci_low,
+                                                          r.diff_ci_high, True, lang)
+                       for r in rows],
+        head["margin"]: [_margin_text(r, lang) for r in rows],
+        head["pairs"]: [str(r.n_pairs) if r.method == "paired" else (r.method or "")
+                        for r in rows],
+        head["verdict"]: [verdict_text(r.verdict, lang) for r in rows],
     })
+    return pd.DataFrame(out)
+
+
+VERDICT_ZH = {BETTER: "更好", WORSE: "更差", HIGHER: "更高", LOWER: "更低", EQUIVALENT: "等效",
+              NON_INFERIOR: "不劣于基线", INCONCLUSIVE: "尚无定论", IDENTICAL: "每对完全相同",
+              INSUFFICIENT: "数据不足", BASELINE: "基线"}
+
+
+def verdict_text(v: str, lang: str = "en") -> str:
+    """The verdict in the report's language."""
+    return VERDICT_ZH.get(v, v) if lang == "zh" else v
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -258,48 +353,91 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
+def method_note(level: float, ci: str = "t", use_holm: bool = False) -> str:
+    """One paragraph: how the intervals and verdicts were made."""
+    pct = f"{level:.0%}"
+    how = ("Student-t intervals, kept inside each metric's range" if ci == "t"
+           else "BCa bootstrap intervals (9,999 resamples)")
+    return (f"Means with {pct} {how}; differences are variant − baseline, paired by seed "
+            "(common random numbers). The difference's interval is read against 0 and the "
+            "metric's margin: *better*/*worse* (↑ higher is better, ↓ lower is better; neutral "
+            "metrics *higher*/*lower*) when it excludes 0, *equivalent* when it lies inside "
+            "±margin, *non-inferior* when it rules out harm of a margin or more, "
+            "*inconclusive* otherwise; *identical in every pair* when every paired difference "
+            "is exactly 0. "
+            + ("Verdicts use Holm-adjusted p values across the metrics of each variant; the "
+               "intervals shown are unadjusted." if use_holm else
+               "Not adjusted for multiple comparisons (add --holm)."))
+
+
 def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float,
-                        common_line: str = "") -> str:
+                        common_line: str = "", ci: str = "t", use_holm: bool = False,
+                        selection: str = "") -> str:
     """The full comparison.md document; ``common_line`` names the settings all runs share."""
     base = comparison.loc[comparison["is_baseline"], "variant"].iloc[0]
-    pct = f"{level:.0%}"
+    by = comparison["by"].iloc[0] if "by" in comparison.columns and len(comparison) else ""
+    title = f"Comparison by {by}" if by else "Comparison"
     return (
-        f"# Comparison for `{sweep_dir}`\n\n"
+        f"# {title} for `{sweep_dir}`\n\n"
         + (f"{common_line}\n\n" if common_line else "")
-        + f"Baseline: `{base}`. Means with {pct} t-intervals; differences are variant − "
-        f"baseline, paired by seed (common random numbers), with {pct} paired-t intervals. "
-        "`dir`: + higher is better, - lower is better, 0 neutral. Intervals are not "
-        "adjusted for multiple comparisons.\n\n"
+        + (f"{selection}\n\n" if selection else "")
+        + f"Baseline: `{base}`. {method_note(level, ci, use_holm)}\n\n"
         + to_markdown(display_table(comparison))
     )
 
 
 def write_comparison(sweep_dir: Path, comparison: pd.DataFrame, level: float,
-                     common_line: str = "") -> list[Path]:
-    """Write comparison.csv and comparison.md atomically; return their paths."""
-    csv_path = write_text(sweep_dir / COMPARISON_CSV, comparison.to_csv(index=False))
-    md_path = write_text(sweep_dir / COMPARISON_MD,
-                                comparison_markdown(comparison, sweep_dir, level, common_line))
+                     common_line: str = "", ci: str = "t", use_holm: bool = False,
+                     selection: str = "", names: tuple[str, str] | None = None
+                     ) -> list[Path]:
+    """Write the comparison's csv and md atomically; return their paths."""
+    csv_name, md_name = names or (COMPARISON_CSV, COMPARISON_MD)
+    csv_path = write_text(sweep_dir / csv_name, comparison.to_csv(index=False))
+    md_path = write_text(sweep_dir / md_name,
+                         comparison_markdown(comparison, sweep_dir, level, common_line, ci,
+                                             use_holm, selection))
     return [csv_path, md_path]
+
+
+def selection_line(metrics: Sequence[str] | None, margins: Mapping | None) -> str:
+    """What this comparison was restricted to or changed, for the document's header."""
+    parts = []
+    if metrics:
+        parts.append("metrics: " + ", ".join(f"`{m}`" for m in metrics))
+    if margins:
+        parts.append("margins set: " + ", ".join(f"`{k}={v}`" for k, v in margins.items()))
+    return ("Selection: " + "; ".join(parts) + ".") if parts else ""
 
 
 def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
                    metrics: Sequence[str] | None = None, level: float = 0.95,
-                   recollect: bool = False, log=print) -> pd.DataFrame:
+                   recollect: bool = False, log=print,
+                   margins: Mapping[str, float | str] | None = None, ci: str = "t",
+                   use_holm: bool = False, by: str | None = None,
+                   write: bool = True) -> pd.DataFrame:
     """Load (collecting if needed), compare, write outputs; return the comparison table."""
     if not 0.0 < level < 1.0:
         raise InputError(f"--level must be between 0 and 1, got {level}")
+    if by is not None and by not in BY_CHOICES:
+        raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
     sweep = require_dir(sweep_dir)
     runs = load_runs(sweep, recollect=recollect, log=log)
     if baseline is None:
         baseline = default_baseline(variant_order(runs))
         log(f"no --baseline given; using '{baseline}'")
-    comparison = compare_runs(runs, baseline, metrics, level)
+    if by is None:
+        comparison = compare_runs(runs, baseline, metrics, level, margins, ci, use_holm)
+    else:
+        comparison = compare_breakdown(sweep, runs, baseline, by, metrics, level, margins, ci,
+                                       use_holm)
     common_line = common_settings_line(runs)
     if common_line:
         log(common_line.replace("`", ""))
-    for path in write_comparison(sweep, comparison, level, common_line):
-        log(f"wrote {path}")
+    if write:
+        names = breakdown_files(by) if by else None
+        for path in write_comparison(sweep, comparison, level, common_line, ci, use_holm,
+                                     selection_line(metrics, margins), names):
+            log(f"wrote {path}")
     return comparison
 
 
@@ -313,20 +451,34 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m experiments.compare",
                                      description="Compare sweep variants against a baseline "
-                                     "(paired by seed).")
+                                     "(paired by seed), with margins.")
     parser.add_argument("sweep_dir", help="Hydra multirun sweep directory")
     parser.add_argument("--baseline", help="baseline variant label, e.g. policy=baseline "
                         "(default: the variant with an override value 'baseline', else the "
                         "first variant)")
     parser.add_argument("--metrics", nargs="+", metavar="METRIC",
                         help="metrics to compare (space- or comma-separated; default all)")
+    parser.add_argument("--margin", action="append", metavar="METRIC=VALUE",
+                        help="equivalence / non-inferiority margin in the metric's unit, or a "
+                        "percentage of the baseline mean (e.g. time_to_settle_p90_days=0.5, "
+                        "annual_staffing_cost_yuan=2%%); repeatable; defaults in "
+                        "experiments/analysis/metrics_meta.py")
+    parser.add_argument("--holm", action="store_true",
+                        help="verdicts from Holm-adjusted p values across the metrics")
+    parser.add_argument("--ci", choices=CI_METHODS, default="t",
+                        help="interval method: t (default, kept in range) or bca (bootstrap)")
+    parser.add_argument("--by", choices=BY_CHOICES,
+                        help="compare within each grid, street, community, hour, weekday, "
+                        "priority or category (writes comparison_by_<key>.csv/.md)")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level")
     parser.add_argument("--recollect", action="store_true",
                         help="rebuild runs.parquet even if it looks up to date")
     args = parser.parse_args(argv)
     try:
         comparison = run_comparison(args.sweep_dir, args.baseline, _split_metrics(args.metrics),
-                                    args.level, args.recollect)
+                                    args.level, args.recollect,
+                                    margins=parse_margins(args.margin), ci=args.ci,
+                                    use_holm=args.holm, by=args.by)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

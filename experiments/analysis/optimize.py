@@ -18,6 +18,18 @@ at or below a mix that misses a target in every dimension misses too and is not 
    cheapest first, two at a time; the first that meets the targets, once every cheaper point
    has been run or ruled out, is the cheapest mix of the grid.
 
+Overrides are typed as for ``experiments.run``: ``key=value`` sets the run config (and fixes
+the key if the preset searches it; ``policy.unit_factors.police=2`` needs no ``++``),
+``key=a,b,c`` or ``key=range(a,b)`` searches the key over those values, ``seed=range(5)`` sets
+the seeds; a malformed one stops with one line.
+
+When no mix meets the targets, the answer says which evaluated mix came closest, which target
+binds there (the largest relative shortfall), and what each policy lever *outside* the search
+space (the schema's ``policy`` section: grid count, dispatch rule, unified platform, other
+staffing factors, ...) does to that target when changed alone at the closest mix, over the
+same seeds (``probes.csv``; ``--no-probe`` skips it). The annual cost rests on unit costs the
+schema marks ``assumed``; the answer lists them with their plausible ranges.
+
 Brute force over the same grid is ``python -m experiments.run -m +experiment=min_staffing
 ...``, after which :class:`MinStaffingCallback` prints the cheapest grid point that meets
 the targets.
@@ -46,8 +58,10 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from experiments.analysis import metrics_meta
 from experiments.analysis.collect import InputError
 from experiments.analysis.compare import fmt_number, mean_ci
+from experiments.analysis.inference import paired_test
 from sim.output import write_text
 
 DEFAULT_EXPERIMENT = "min_staffing"
@@ -131,23 +145,101 @@ def _sweep_values(key: str, text: Any) -> tuple[str, list]:
     return override.key_or_group, values
 
 
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, list[float]],
+                                                      list[int] | None]:
+    """Sort command-line overrides as a Hydra user types them into (plain overrides for the
+    run config, search dimensions ``key=a,b,c`` / ``key=range(...)`` with numeric values,
+    seeds from ``seed=...``). Raises InputError with one line for a malformed override."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    plain, sweeps, seeds = [], {}, None
+    for text in overrides:
+        try:
+            override = parser.parse_overrides([text])[0]
+        except HydraException as exc:
+            key = text.split("=", 1)[0]
+            if "+" in key.lstrip("+"):
+                hint = ("a + goes only at the start of a key; to search a key write it as "
+                        f"{key.rsplit('+', 1)[-1]}=a,b,c")
+            else:
+                lines = [line.strip() for line in str(exc).splitlines()
+                         if line.strip() and text not in line
+                         and not line.strip().startswith(("See ", "^", "Error parsing"))]
+                hint = lines[0] if lines else "not Hydra syntax"
+            raise InputError(f"cannot read override {text!r}: {hint} (write key=value, or "
+                             "key=a,b,c / key=range(a,b) to search over values)") from None
+        if not override.is_sweep_override():
+            plain.append(text)
+            continue
+        key = override.key_or_group
+        if not override.is_discrete_sweep():
+            raise InputError(f"{text!r}: an interval cannot be searched; list the values "
+                             f"({key}=0.5,1.0,1.5)")
+        values = list(override.sweep_iterator())
+        if key == "seed":
+            try:
+                seeds = [int(v) for v in values]
+            except (TypeError, ValueError):
+                raise InputError(f"{text!r}: seeds must be whole numbers") from None
+            continue
+        try:
+            sweeps[key] = sorted(float(v) for v in values)
+        except (TypeError, ValueError):
+            raise InputError(f"{text!r}: a search dimension takes numbers (staffing factors "
+                             f"or counts), got {values}") from None
+    return plain, sweeps, seeds
+
+
+def _plain_key(text: str) -> str:
+    return text.split("=", 1)[0].lstrip("+~")
+
+
+def _in_table(key: str) -> bool:
+    # `policy.unit_factors.police=2` adds a key to a table: Hydra wants `++` for that.
+    from sim.config import schema_paths
+    paths = schema_paths()
+    parts = key.split(".")
+    return any(paths.get(".".join(parts[:i])) == "table" for i in range(1, len(parts)))
+
+
 def load_problem(overrides: Sequence[str]) -> Problem:
-    """Compose the run config with the experiment preset and read the search from it."""
+    """Compose the run config with the experiment preset and read the search from it.
+
+    Overrides are typed as for ``experiments.run``: ``key=value`` sets the run config (and
+    fixes that key if the preset searches it), ``key=a,b,c`` or ``key=range(...)`` searches
+    the key over those values (replacing the preset's values for it), ``seed=range(5)`` sets
+    the seeds. Raises InputError with one line for anything malformed or unknown.
+    """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     from sim.compose import CONF_DIR
 
-    overrides = list(overrides)
-    if not any(o.lstrip("+").startswith("experiment=") for o in overrides):
-        overrides.insert(0, f"+experiment={DEFAULT_EXPERIMENT}")
+    plain, sweeps, seeds_given = split_overrides(overrides)
+    plain = [f"++{o.lstrip('+')}" if not o.startswith(("+", "~")) and _in_table(_plain_key(o))
+             else o for o in plain]
+    if not any(o.lstrip("+").startswith("experiment=") for o in plain):
+        plain.insert(0, f"+experiment={DEFAULT_EXPERIMENT}")
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-    params = OmegaConf.to_container(cfg.hydra.sweeper.params or {}, resolve=False)
-    callback = OmegaConf.to_container(cfg.hydra.callbacks, resolve=False).get(CALLBACK_NAME)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=plain, return_hydra_config=True)
+        params = OmegaConf.to_container(cfg.hydra.sweeper.params or {}, resolve=False)
+        callback = OmegaConf.to_container(cfg.hydra.callbacks, resolve=False).get(CALLBACK_NAME)
+    except (HydraException, OmegaConfBaseException) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise InputError(" ".join(lines[:2]) or type(exc).__name__) from None
     if not params or callback is None:
         raise InputError("the experiment preset needs hydra.sweeper.params and "
                          f"hydra.callbacks.{CALLBACK_NAME} (see conf/experiment/"
@@ -156,16 +248,21 @@ def load_problem(overrides: Sequence[str]) -> Problem:
     base = {key: OmegaConf.to_container(cfg[key], resolve=True)
             if OmegaConf.is_config(cfg[key]) else cfg[key] for key in cfg if key != "hydra"}
     base["sim"]["progress"] = False
-    seeds, keys, levels = [int(base.get("seed", 0))], [], []
+    seeds, search = [int(base.get("seed", 0))], {}
     for key, text in params.items():
-        plain, values = _sweep_values(key, text)
-        if plain == "seed":
+        key, values = _sweep_values(key, text)
+        if key == "seed":
             seeds = [int(v) for v in values]
         else:
-            keys.append(plain)
-            levels.append(sorted(float(v) for v in values))
-    return Problem(base=base, keys=keys, levels=levels, seeds=seeds,
-                   targets=parse_targets(callback.get("targets")),
+            search[key] = sorted(float(v) for v in values)
+    fixed = {_plain_key(o) for o in plain}
+    search = {k: v for k, v in search.items() if k not in fixed}
+    search.update(sweeps)
+    if not search:
+        raise InputError("nothing left to search: every key of the search space was fixed "
+                         "on the command line")
+    return Problem(base=base, keys=list(search), levels=list(search.values()),
+                   seeds=seeds_given or seeds, targets=parse_targets(callback.get("targets")),
                    cost_metric=callback.get("cost_metric", "annual_staffing_cost_yuan"))
 
 
@@ -225,8 +322,10 @@ class Candidate:
         return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()])[1]
 
     def ci(self, metric: str, level: float = 0.95) -> tuple[int, float, float, float]:
-        """(n, mean, low, high) of ``metric`` over the seeds, t-interval."""
-        return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()], level)
+        """(n, mean, low, high) of ``metric`` over the seeds, t-interval kept in the
+        metric's range."""
+        return mean_ci([m.get(metric, math.nan) for m in self.per_seed.values()], level,
+                       metrics_meta.value_range(metric))
 
     def feasible(self, targets: Sequence[Target]) -> bool:
         """Whether the seed means meet every target."""
@@ -377,6 +476,176 @@ def _progress_line(problem: Problem, cand: Candidate) -> str:
             f"-> {verdict}")
 
 
+# --------------------------------------------------------------------------- nothing feasible
+
+
+def shortfall(target: Target, value: float) -> float:
+    """How far ``value`` misses ``target``, relative: 0 when met, inf for NaN.
+
+    A ceiling on a time or count is missed by (value - bound) / bound; a floor on a share by
+    its shortfall over the failure the target allows ((bound - value) / (1 - bound): 99.8 %
+    against 99.9 % misses by 100 %), other floors by (bound - value) / bound.
+    """
+    if value is None or math.isnan(value):
+        return math.inf
+    if target.met(value):
+        return 0.0
+    gap = value - target.bound if target.kind == "max" else target.bound - value
+    if target.kind == "min" and metrics_meta.kind(target.metric) in ("share", "score") \
+            and target.bound < 1.0:
+        return gap / (1.0 - target.bound)
+    return gap / abs(target.bound) if target.bound else math.inf
+
+
+def closest_candidate(result: SearchResult) -> Candidate:
+    """The evaluated candidate with the smallest total relative shortfall (cheapest on ties)."""
+    targets = result.problem.targets
+    return min(result.candidates.values(),
+               key=lambda c: (sum(shortfall(t, c.mean(t.metric)) for t in targets),
+                              c.mean(result.problem.cost_metric)))
+
+
+def lever_probes(problem: Problem, values: dict[str, float]) -> list[tuple[str, Any]]:
+    """One-at-a-time changes of the policy levers the search does not vary, from the
+    schema's ``policy`` section (fields whose source is a policy lever): factors and unit
+    strengths x1.5, the grid count x1.5, every other dispatch rule and overflow mode, and
+    each switch flipped."""
+    import typing
+
+    from sim.config import Policy, parse_config
+    from sim.provenance import LEVER
+
+    cfg = parse_config(candidate_config(problem.base, values, problem.seeds[0]))
+    searched = set(problem.keys)
+    s, policy = cfg.scenario, problem.base.get("policy", {})
+    current = {"grids": s.grids.count, "dispatch_rule": s.dispatch.rule,
+               "unified_platform": s.dispatch.unified_platform,
+               "mentoring": s.mediators.mentoring, "overflow": s.dispatch.overflow}
+    probes: list[tuple[str, Any]] = []
+    for name, info in Policy.model_fields.items():
+        extra = info.json_schema_extra or {}
+        key = f"policy.{name}"
+        if extra.get("source") != LEVER or key in searched:
+            continue
+        if name == "unit_factors":
+            for unit in s.units:
+                ukey = f"{key}.{unit}"
+                if ukey not in searched:
+                    factor = values.get(ukey, (policy.get("unit_factors") or {}).get(unit, 1.0))
+                    probes.append((ukey, round(float(factor) * 1.5, 3)))
+            continue
+        args = [a for a in typing.get_args(info.annotation) if a is not type(None)]
+        literal = next((a for a in args if typing.get_origin(a) is typing.Literal), None)
+        if name.endswith("_factor"):
+            probes.append((key, round(float(values.get(key, policy.get(name, 1.0))) * 1.5, 3)))
+        elif name == "grids":
+            probes.append((key, int(round(current["grids"] * 1.5))))
+        elif literal is not None:
+            probes += [(key, v) for v in typing.get_args(literal) if v != current.get(name)]
+        elif bool in args and name in current:
+            probes.append((key, not current[name]))
+    return probes
+
+
+def _run_tasks(tasks: list[tuple[dict, dict, int]], jobs: int) -> list[dict[str, float]]:
+    if jobs <= 1 or len(tasks) <= 1:
+        return [evaluate(base, values, seed) for base, values, seed in tasks]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(evaluate, *zip(*tasks, strict=True)))
+
+
+def diagnose(result: SearchResult, jobs: int = 2, probe: bool = True,
+             log: Log = print) -> dict:
+    """Why nothing is feasible: the closest candidate, the targets it misses (the binding
+    one first) and, with ``probe``, what each lever outside the search space does to the
+    binding target there (same seeds, paired)."""
+    problem = result.problem
+    closest = closest_candidate(result)
+    misses = sorted(((t, shortfall(t, closest.mean(t.metric))) for t in problem.targets),
+                    key=lambda x: -x[1])
+    out: dict[str, Any] = {
+        "closest": {"values": closest.values, "headcount": closest.headcount,
+                    "annual_cost": closest.mean(problem.cost_metric)},
+        "targets": [{"target": t.text(), "metric": t.metric, "n": c[0], "mean": c[1],
+                     "ci_low": c[2], "ci_high": c[3], "met": gap == 0.0, "shortfall": gap}
+                    for t, gap in misses for c in [closest.ci(t.metric)]],
+        "binding": [t.text() for t, gap in misses if gap > 0.0][:1],
+        "probes": [],
+    }
+    if not probe or not out["binding"]:
+        return out
+    binding = misses[0][0]
+    probes = lever_probes(problem, closest.values)
+    log(f"probing {len(probes)} lever(s) outside the search space at the closest mix "
+        f"({len(probes) * len(problem.seeds)} runs)")
+    tasks, index = [], []
+    for key, value in probes:
+        base = json.loads(json.dumps(problem.base))
+        _set_dotted(base, key, value)
+        for seed in problem.seeds:
+            tasks.append((base, closest.values, seed))
+            index.append((key, value, seed))
+    per_probe: dict[tuple[str, Any], dict[int, dict]] = {}
+    for (key, value, seed), metrics in zip(index, _run_tasks(tasks, jobs), strict=True):
+        per_probe.setdefault((key, json.dumps(value)), {})[seed] = metrics
+    at_closest = pd.Series({s: m.get(binding.metric, math.nan)
+                            for s, m in closest.per_seed.items()})
+    rows = []
+    for (key, value), seeds in per_probe.items():
+        cand = Candidate(closest.point, closest.values, seeds)
+        moved = pd.Series({s: m.get(binding.metric, math.nan) for s, m in seeds.items()})
+        d = paired_test(moved, at_closest)
+        rows.append({"lever": key, "value": json.loads(value),
+                     "metric": binding.metric, "mean": cand.mean(binding.metric),
+                     "diff": d.diff, "diff_ci_low": d.low, "diff_ci_high": d.high,
+                     "meets_all_targets": cand.feasible(problem.targets),
+                     "cost": cand.mean(problem.cost_metric)})
+    # Most helpful first: the largest move towards the binding target.
+    toward = -1.0 if binding.kind == "max" else 1.0
+    rows.sort(key=lambda r: -toward * r["diff"] if not math.isnan(r["diff"]) else math.inf)
+    out["probes"] = rows
+    return out
+
+
+def assumed_costs(problem: Problem) -> list[dict]:
+    """The unit costs the cost metric is built from that the schema marks ``assumed``."""
+    from sim.config import parse_config
+    from sim.provenance import ASSUMED, parameters
+
+    cfg = parse_config(candidate_config(problem.base, {}, problem.seeds[0]))
+    return [{"name": p.name, "value": p.value, "unit": p.unit,
+             "plausible": list(p.plausible) if p.plausible else None}
+            for p in parameters(cfg) if "cost_yuan" in p.name and p.source == ASSUMED]
+
+
+def format_diagnosis(diagnosis: dict) -> str:
+    """The lines that say why nothing is feasible and what might change it."""
+    closest = diagnosis["closest"]
+    lines = ["closest mix: " + ", ".join(f"{k.rsplit('.', 1)[-1]}={v:g}"
+                                         for k, v in closest["values"].items())
+             + f" (annual cost {closest['annual_cost']:,.0f} yuan)"]
+    for t in diagnosis["targets"]:
+        ci = "" if math.isnan(t["ci_low"]) else \
+            f" [{fmt_number(t['ci_low'])}, {fmt_number(t['ci_high'])}]"
+        state = "met" if t["met"] else (f"misses by {t['shortfall']:.0%}"
+                                        + (" <- binding" if t["target"] in diagnosis["binding"]
+                                           else ""))
+        lines.append(f"  {t['target']}: mean {fmt_number(t['mean'])}{ci}: {state}")
+    if diagnosis["probes"]:
+        metric = diagnosis["probes"][0]["metric"]
+        lines.append(f"levers outside the search space, one at a time at the closest mix "
+                     f"(paired change in {metric}, 95% CI):")
+        for r in diagnosis["probes"]:
+            ci = "" if math.isnan(r["diff_ci_low"]) else \
+                f" [{r['diff_ci_low']:+.3g}, {r['diff_ci_high']:+.3g}]"
+            verdict = "meets every target" if r["meets_all_targets"] else "still misses"
+            lines.append(f"  {r['lever']}={r['value']}: {r['diff']:+.3g}{ci} -> "
+                         f"{fmt_number(r['mean'])}; {verdict}")
+    elif diagnosis["binding"]:
+        lines.append("(levers outside the search space not probed: --no-probe)")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -405,8 +674,10 @@ def evaluations_frame(result: SearchResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_summary(result: SearchResult, level: float = 0.95) -> dict:
-    """The best mix as plain data: values, head counts, cost, target means with CIs."""
+def best_summary(result: SearchResult, level: float = 0.95, diagnosis: dict | None = None,
+                 costs: list[dict] | None = None) -> dict:
+    """The best mix as plain data: values, head counts, cost, target means with CIs; the
+    diagnosis when nothing is feasible; the assumed unit costs the cost rests on."""
     problem = result.problem
     out: dict[str, Any] = {
         "targets": [t.text() for t in problem.targets], "seeds": problem.seeds,
@@ -416,7 +687,9 @@ def best_summary(result: SearchResult, level: float = 0.95) -> dict:
         "wall_seconds": result.wall_seconds,
         "scenario": problem.base.get("scenario", {}).get("name"),
         "days": problem.base.get("sim", {}).get("days"),
+        "assumed_unit_costs": costs or [],
         "best": None,
+        "diagnosis": diagnosis,
     }
     best = result.best
     if best is None:
@@ -442,30 +715,54 @@ def format_best(summary: dict) -> str:
     best = summary["best"]
     if best is None:
         lines.append("no mix in the search space meets the targets (not even the largest)")
+        if summary.get("diagnosis"):
+            lines.append(format_diagnosis(summary["diagnosis"]))
+        lines += _costs_lines(summary)
         return "\n".join(lines)
     lines.append("best mix: " + ", ".join(f"{k}={v:g}" for k, v in best["values"].items()))
     lines.append("  head counts: " + ", ".join(f"{k} {v}" for k, v in best["headcount"].items()
                                                 if v is not None))
-    lines.append(f"  annual staffing cost: {best['annual_cost']:,.0f} yuan")
+    star = " *" if summary.get("assumed_unit_costs") else ""
+    lines.append(f"  annual staffing cost: {best['annual_cost']:,.0f} yuan{star}")
     pct = f"{best['confidence_level']:.0%}"
     for metric, m in best["metrics"].items():
         ci = "" if math.isnan(m["ci_low"]) else \
             f" [{fmt_number(m['ci_low'])}, {fmt_number(m['ci_high'])}] ({pct} CI, n={m['n']})"
         lines.append(f"  {metric}: {fmt_number(m['mean'])}{ci}")
+    lines += _costs_lines(summary)
     return "\n".join(lines)
 
 
-def write_outputs(result: SearchResult, outdir: Path) -> list[Path]:
-    """Write candidates.csv, evaluations.csv and best.json atomically."""
+def _costs_lines(summary: dict) -> list[str]:
+    costs = summary.get("assumed_unit_costs") or []
+    if not costs:
+        return []
+    def one(c):
+        rng = f" (plausible {c['plausible'][0]:,.0f}-{c['plausible'][1]:,.0f})" \
+            if c.get("plausible") else ""
+        return f"{c['name'].removeprefix('scenario.')} {c['value']:,.0f}{rng}"
+    return ["* costs rest on assumed unit costs, yuan per person- or post-year (no published "
+            "figure; see python -m experiments.params):",
+            *(f"    {one(c)}" for c in costs)]
+
+
+def write_outputs(result: SearchResult, outdir: Path, summary: dict | None = None
+                  ) -> list[Path]:
+    """Write candidates.csv, evaluations.csv, best.json (and probes.csv when levers outside
+    the search space were probed) atomically."""
     outdir.mkdir(parents=True, exist_ok=True)
-    summary = best_summary(result)
+    summary = summary or best_summary(result)
     text = json.dumps(summary, indent=2, default=float, allow_nan=True)
-    return [
+    paths = [
         write_text(outdir / "candidates.csv", candidates_frame(result).to_csv(index=False)),
         write_text(outdir / "evaluations.csv",
-                          evaluations_frame(result).to_csv(index=False)),
+                   evaluations_frame(result).to_csv(index=False)),
         write_text(outdir / "best.json", text + "\n"),
     ]
+    probes = (summary.get("diagnosis") or {}).get("probes")
+    if probes:
+        paths.append(write_text(outdir / "probes.csv", pd.DataFrame(probes).to_csv(index=False)))
+    return paths
 
 
 # --------------------------------------------------------------------------- brute force
@@ -508,7 +805,8 @@ def cheapest_feasible_text(runs: pd.DataFrame, targets: Sequence[Target],
     best = ok[cost_metric].idxmin()
     lines = [head, f"cheapest: {best}", f"  {cost_metric}: {ok.loc[best, cost_metric]:,.0f}"]
     for metric in metrics:
-        n, mean, lo, hi = mean_ci(runs.loc[runs["variant"] == best, metric])
+        n, mean, lo, hi = mean_ci(runs.loc[runs["variant"] == best, metric],
+                                  bounds=metrics_meta.value_range(metric))
         lines.append(f"  {metric}: {fmt_number(mean)} [{fmt_number(lo)}, {fmt_number(hi)}] "
                      f"(95% CI, n={n})")
     return "\n".join(lines)
@@ -530,9 +828,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Search the cheapest staffing mix that meets the targets of "
                     "conf/experiment/min_staffing.yaml.")
     parser.add_argument("overrides", nargs="*",
-                        help="Hydra overrides, e.g. +experiment=min_staffing "
-                             "scenario=small_district sim.days=60")
+                        help="overrides as for experiments.run, e.g. scenario=small_district "
+                             "sim.days=60; key=a,b,c or key=range(...) searches a key over "
+                             "those values, key=value fixes it, seed=range(5) sets the seeds")
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    parser.add_argument("--no-probe", dest="probe", action="store_false",
+                        help="when nothing is feasible, do not try the levers outside the "
+                        "search space one at a time")
     parser.add_argument("--out", type=Path, help="output folder (default results/optimize/"
                         "<scenario>/<timestamp>)")
     args = parser.parse_args(argv)
@@ -551,9 +853,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"searching {' x '.join(str(len(v)) for v in problem.levels)} grid over "
           f"{', '.join(problem.keys)}; seeds {problem.seeds}; {args.jobs} process(es)")
     result = search(problem, jobs=max(1, args.jobs))
+    diagnosis = None if result.best is not None else diagnose(result, max(1, args.jobs),
+                                                               args.probe)
+    summary = best_summary(result, diagnosis=diagnosis, costs=assumed_costs(problem))
     outdir = args.out or default_outdir(problem)
-    paths = write_outputs(result, outdir)
-    print(format_best(best_summary(result)))
+    paths = write_outputs(result, outdir, summary)
+    print(format_best(summary))
     for path in paths:
         print(f"wrote {path}")
     return 0 if result.best is not None else 1

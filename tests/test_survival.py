@@ -1,0 +1,122 @@
+"""Censoring-aware time metrics (sim/survival.py) and the warm-up (sim.warmup_days)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import ConfigError, Simulation
+from sim.survival import DAY, km_quantile, response_minutes, settle_days
+
+# Events at 1, 2, 3, 5; censored at 2.5, 4, 6 (seven cases). By hand, Kaplan–Meier:
+#   t=1: 7 at risk, S = 6/7            F = 1/7   = 0.143
+#   t=2: 6 at risk, S = 6/7 * 5/6      F = 2/7   = 0.286
+#   t=3: 4 at risk (2.5 censored), S = 5/7 * 3/4 = 15/28, F = 13/28 = 0.464
+#   t=5: 2 at risk (4 censored),   S = 15/28 * 1/2 = 15/56, F = 41/56 = 0.732
+# and the last case (6) is censored, so F never reaches 0.75.
+EVENTS, CENSORED = [1.0, 2.0, 3.0, 5.0], [2.5, 4.0, 6.0]
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    (0.10, 1.0), (1 / 7, 1.0), (0.15, 2.0), (0.25, 2.0), (0.30, 3.0), (0.464, 3.0),
+    (0.5, 5.0), (41 / 56, 5.0), (0.75, math.nan), (0.9, math.nan)])
+def test_km_quantile_of_a_hand_made_sample(q, expected):
+    got = km_quantile(EVENTS, CENSORED, q)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_a_quantile_never_reached_is_at_least_the_longest_time_seen():
+    assert km_quantile(EVENTS, CENSORED, 0.9, at_least=True) == 6.0
+    assert km_quantile(EVENTS, CENSORED, 0.5, at_least=True) == 5.0
+    assert km_quantile([], [3.0, 8.0], 0.5, at_least=True) == 8.0
+
+
+def test_censoring_moves_the_median_later_than_closed_only():
+    # Dropping the three open cases would give the median of 1, 2, 3, 5: 2.
+    assert float(np.quantile(EVENTS, 0.5, method="inverted_cdf")) == 2.0
+    assert km_quantile(EVENTS, CENSORED, 0.5) == 5.0
+
+
+def test_without_censoring_it_is_the_empirical_quantile():
+    x = np.random.default_rng(1).exponential(3.0, 101)
+    for q in (0.1, 0.5, 0.9):
+        assert km_quantile(x, [], q) == float(np.quantile(x, q, method="inverted_cdf"))
+    assert math.isnan(km_quantile([], [1.0, 2.0], 0.5))
+    with pytest.raises(ValueError):
+        km_quantile(x, [], 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.01, 100.0), min_size=1, max_size=40),
+       st.lists(st.floats(0.01, 100.0), max_size=40),
+       st.sampled_from([0.25, 0.5, 0.9]))
+def test_km_quantile_is_never_below_the_closed_only_quantile(events, censored, q):
+    km = km_quantile(events, censored, q)
+    closed_only = float(np.quantile(events, q, method="inverted_cdf"))
+    assert math.isnan(km) or km >= closed_only - 1e-9
+
+
+def test_what_counts_as_event_and_what_is_censored():
+    now = 10 * DAY
+    disputes = pd.DataFrame({
+        "outcome": ["settled", "settled", "open", "court", "violent"],
+        "t_raised": [0.0, DAY, 4 * DAY, 0.0, 0.0],
+        "t_closed": [2 * DAY, 4 * DAY, np.nan, 3 * DAY, 5 * DAY]})
+    events, censored = settle_days(disputes, now)
+    assert events.tolist() == [2.0, 3.0] and censored.tolist() == [6.0]
+    incidents = pd.DataFrame({
+        "source": ["call", "call", "patrol", "call"],
+        "overflow": [False, False, False, True],
+        "t_reported": [0.0, now - 7.0, 5.0, 5.0],
+        "t_arrived": [4.0, np.nan, 5.0, np.nan]})
+    events, censored = response_minutes(incidents, now)
+    assert events.tolist() == [4.0] and censored.tolist() == [7.0]
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return Simulation.from_overrides(["scenario=small_district", "sim.days=20", "seed=3",
+                                      "sim.progress=false"]).run(progress=False)
+
+
+def test_run_metrics_are_the_censoring_aware_estimates(small_run):
+    now = 20 * DAY
+    m = small_run.metrics
+    events, censored = settle_days(small_run.disputes, now)
+    assert len(censored) > 0, "a 20-day run must leave some disputes open"
+    assert m["time_to_settle_p90_days"] == km_quantile(events, censored, 0.9, at_least=True)
+    assert m["time_to_settle_p50_days"] == km_quantile(events, censored, 0.5, at_least=True)
+    closed_only = float(np.quantile(events, 0.5, method="inverted_cdf"))
+    assert m["time_to_settle_p50_days"] >= closed_only
+    p1 = small_run.incidents[small_run.incidents.priority == 1]
+    assert m["response_p90_min_p1"] == km_quantile(*response_minutes(p1, now), q=0.9,
+                                                   at_least=True)
+
+
+def test_warmup_leaves_early_records_out_of_the_metrics(small_run):
+    warm = Simulation.from_overrides(["scenario=small_district", "sim.days=20", "seed=3",
+                                      "sim.progress=false", "sim.warmup_days=5"]
+                                     ).run(progress=False)
+    # Same seed, same run: only what the metrics read differs.
+    pd.testing.assert_frame_equal(warm.incidents, small_run.incidents)
+    later = small_run.incidents[small_run.incidents.t_reported >= 5 * DAY]
+    assert warm.metrics["incidents_total"] == len(later) < small_run.metrics["incidents_total"]
+    raised = small_run.disputes[small_run.disputes.t_raised >= 5 * DAY]
+    assert warm.metrics["disputes_raised"] == len(raised)
+    assert warm.metrics["simulated_days"] == 20.0
+    events, censored = settle_days(raised, 20 * DAY)
+    assert warm.metrics["time_to_settle_p50_days"] == km_quantile(events, censored, 0.5,
+                                                                  at_least=True)
+
+
+def test_warmup_must_be_shorter_than_the_run():
+    with pytest.raises(ConfigError, match=r"^sim\.warmup_days: must be a number in \[0, 10\)"):
+        Simulation.from_overrides(["scenario=small_district", "sim.days=10",
+                                   "sim.warmup_days=10"])
+    with pytest.raises(ConfigError, match="sim.warmup_days"):
+        Simulation.from_overrides(["scenario=small_district", "sim.warmup_days=-1"])
