@@ -163,7 +163,7 @@ def api_cases(rng: random.Random, n: int, small: dict, default: dict) -> list[tu
     return cases
 
 
-def classify_api(call, run_accepted: bool = True) -> tuple[str, str]:
+def classify_api(call, run_accepted: bool = True, budget: float = 20.0) -> tuple[str, str]:
     from sim.config import ConfigError
 
     try:
@@ -177,14 +177,31 @@ def classify_api(call, run_accepted: bool = True) -> tuple[str, str]:
         return "other", f"{type(exc).__name__}: {exc}".splitlines()[0]
     if not run_accepted:
         return "accepted", ""
+    if sim.config.scenario.geography.population > 200_000:
+        return "accepted", "(not run: large)"
+    sim.config.sim.days = min(sim.config.sim.days, 0.01)
     try:        # accepted: does it run?  (a moment of it; small_district builds in ~0.3 s)
-        if sim.config.scenario.geography.population > 200_000:
-            return "accepted", "(not run: large)"
-        sim.config.sim.days = min(sim.config.sim.days, 0.01)
-        sim.run(progress=False)
-    except Exception as exc:
+        with time_limit(budget):
+            sim.run(progress=False)
+    except OverBudget:
+        return "accepted", "(still building or running after the budget)"
+    except Exception as exc:    # MemoryError included: the process has a memory limit
         return "other", f"accepted, then crashed: {type(exc).__name__}: {exc}".splitlines()[0]
     return "accepted", ""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    def alarm(*_):
+        raise OverBudget
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 # --------------------------------------------------------------------------- CLI configs
@@ -266,14 +283,9 @@ def run_cli_in_process(argv: list[str], budget: float) -> tuple[int | None, str,
 
     err, out = io.StringIO(), io.StringIO()
     rc, crashed = None, None
-
-    def alarm(*_):
-        raise OverBudget
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, budget)
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        with time_limit(budget), contextlib.redirect_stderr(err), \
+                contextlib.redirect_stdout(out):
             rc = main(list(argv))
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 1
@@ -282,8 +294,6 @@ def run_cli_in_process(argv: list[str], budget: float) -> tuple[int | None, str,
     except Exception as exc:
         crashed = f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
         _reset_logging()
     text = err.getvalue()
     if "Traceback" in text and not crashed:
@@ -438,6 +448,11 @@ def classify_timeline_cli(rc, stderr, crashed) -> tuple[str, str]:
 # --------------------------------------------------------------------------- main
 
 
+def progress(text: str) -> None:
+    """Where the run is, on stderr (a case that takes the process down is the last shown)."""
+    print(text[:200], file=sys.stderr, flush=True)
+
+
 class Tally:
     def __init__(self):
         self.counts: dict[str, Counter] = defaultdict(Counter)
@@ -478,7 +493,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=50, help="CLI cases also run as subprocesses")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--budget", type=float, default=20.0, help="seconds for an accepted run")
+    ap.add_argument("--memory-gb", type=float, default=6.0,
+                    help="address-space limit of this process and its subprocesses: an "
+                         "accepted config that needs more fails with MemoryError (counted as "
+                         "other) instead of drawing the machine's OOM killer")
     args = ap.parse_args(argv)
+    import resource
+
+    limit = int(args.memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     import logging
 
@@ -498,14 +521,16 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="fuzz_config_"))
     try:
         t0 = time.perf_counter()
-        for kind, call in api_cases(rng, args.configs, small, default):
-            outcome, detail = classify_api(call)
+        for n, (kind, call) in enumerate(api_cases(rng, args.configs, small, default)):
+            progress(f"API config {n}")
+            outcome, detail = classify_api(call, budget=args.budget)
             tally.add("API configs", outcome, f"[{kind}] {detail}")
         api_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         cases = cli_cases(rng, args.configs)
         for i, case in enumerate(cases):
+            progress(f"CLI config {i}: {case[5:]}")
             tmp, cwd = fresh_folder(root, i)
             os.chdir(cwd)
             try:
@@ -598,14 +623,9 @@ def run_cli_in_process_animate(argv: list[str], budget: float):
 
     err = io.StringIO()
     rc, crashed = None, None
-
-    def alarm(*_):
-        raise OverBudget
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, budget)
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        with time_limit(budget), contextlib.redirect_stderr(err), \
+                contextlib.redirect_stdout(io.StringIO()):
             rc = animate.main(argv)
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 1
@@ -613,9 +633,6 @@ def run_cli_in_process_animate(argv: list[str], budget: float):
         rc = 0
     except Exception as exc:
         crashed = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
     return rc, err.getvalue(), crashed
 
 

@@ -288,6 +288,8 @@ def flag_problem(flags: set[str], values: dict[str, str]) -> str | None:
             return (f"{name}: unknown option; options: -m/--multirun, -cn/--config-name, "
                     f"--cfg job|hydra|all, --resolve, -i/--info, -h/--help (settings are "
                     f"key=value overrides)")
+    if "--resolve" in flags and not {"-c", "--cfg", "-h", "--help"} & flags:
+        return "--resolve: only goes with --cfg (e.g. --cfg job --resolve)"
     if "--experimental-rerun" in flags:
         return ("--experimental-rerun: not supported (it replays a pickled config, which can "
                 "run any code); rerun with the overrides in the job's .hydra/overrides.yaml")

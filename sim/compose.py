@@ -83,6 +83,9 @@ def explain(exc: BaseException) -> str:
     if found:
         key, value = found.groups()
         return f"{key}: {value[:100]} is a sweep over several values; run it with -m (--multirun)"
+    found = re.match(r"Could not delete from config\. '([^']+)' does not exist", text)
+    if found:
+        return f"{found.group(1)}: not set (null), so there is nothing to delete"
     found = re.match(r"Could not delete from config\. The value of '([^']+)' is", text)
     if found:
         key = found.group(1)

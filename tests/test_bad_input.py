@@ -223,6 +223,8 @@ CLI_CASES = [
     (["-m", "scenario.description=a,b", "seed=-1"], "seed"),
     (["scenario.name=../../x"], "scenario.name"),
     (["policy.unit_factors={police: 2}"], "policy.unit_factors"),
+    (["--resolve", "seed=1"], "--resolve"),                 # Hydra: a ValueError traceback
+    (["~scenario.overflow"], "scenario.overflow"),          # deleting a null
 ]
 # Each costs a Python start-up: the rest run in-process below.
 SUBPROCESS_CASES = [0, 3, 5, 8, 17, 20]
