@@ -21,7 +21,7 @@ import simpy
 
 from sim import Simulation
 
-TARGET_S = 20.0
+TARGET_S = 10.0     # issue 8: a default year in at most 10 s here
 TARGET_RSS_GB = 1.5
 
 

@@ -332,8 +332,11 @@ class Travel:
         """Units `idx` at (x0, y0) to one point (vectorised)."""
         last = self._n_side - 1
         # A unit on its way may be off the raster (a road through a neighbouring district).
-        cell = (np.clip((y0 * self._per_km).astype(np.int64), 0, last) * self._n_side
-                + np.clip((x0 * self._per_km).astype(np.int64), 0, last))
+        # np.minimum/np.maximum rather than np.clip: clip checks dtype limits on every call,
+        # which cost a twentieth of a default year (this runs once per dispatch decision).
+        i = np.minimum(np.maximum((x0 * self._per_km).astype(np.int64), 0), last)
+        j = np.minimum(np.maximum((y0 * self._per_km).astype(np.int64), 0), last)
+        cell = j * self._n_side + i
         a = self._cell_node[cell]
         b, leg_b = self.snap(x1, y1)
         leg = np.hypot(x0 - self._nx[a], y0 - self._ny[a]) + leg_b

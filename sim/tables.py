@@ -509,7 +509,7 @@ def typed(df: pd.DataFrame, table: str, known: dict[str, list] | None = None
         if dtype == "category":
             values = out[name].astype("string")
             first = list(dict.fromkeys((known or {}).get(name) or _allowed_values(col)))
-            seen = sorted(set(values.dropna()) - set(first))
+            seen = sorted(set(values.dropna().unique()) - set(first))
             out[name] = pd.Categorical(values, categories=[*first, *seen])
         elif dtype.startswith("string"):
             out[name] = out[name].astype("string")

@@ -403,3 +403,11 @@ def test_every_cli_case_in_process_prints_one_line_and_writes_nothing(tmp_path, 
         assert err.getvalue().count("\n") == 1, (args, err.getvalue())
         assert err.getvalue().startswith(f"error: {field}"), (args, err.getvalue())
     assert [p.name for p in tmp_path.iterdir()] == ["FILE"]
+
+
+@pytest.mark.parametrize("name", ["a" * 100_000, "x\0y"])
+def test_animate_names_a_name_the_file_system_cannot_hold(name):
+    from experiments.demo.animate import to_overrides
+
+    with pytest.raises(ConfigError, match="neither a scenario"):
+        to_overrides([name])

@@ -53,9 +53,9 @@ def to_overrides(items: list[str]) -> list[str]:
         elif "/" in item and not item.endswith((".yaml", ".yml")):
             scenario, timeline = item.split("/", 1)
             out += [f"scenario={scenario}", f"timeline={timeline}"]
-        elif (CONF_DIR / "scenario" / f"{item}.yaml").is_file():
+        elif _is_file(lambda: CONF_DIR / "scenario" / f"{item}.yaml"):
             out.append(f"scenario={item}")
-        elif resolve_path(item).is_file():
+        elif _is_file(lambda: resolve_path(item)):
             out.append(f"timeline={item}")
         else:
             raise ConfigError(f"{item}: neither a scenario in conf/scenario/ nor a timeline "
@@ -63,6 +63,15 @@ def to_overrides(items: list[str]) -> list[str]:
     if not any(o.startswith(("scenario=", "timeline=")) for o in out):
         out.insert(0, "scenario=small_district")
     return out
+
+
+def _is_file(path) -> bool:
+    """Whether `path()` names a file; a name the file system cannot hold (too long, a NUL)
+    is simply not one, so the caller's one-line error names it."""
+    try:
+        return path().is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def default_out(cfg: dict, timeline) -> Path:
