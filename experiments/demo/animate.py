@@ -53,9 +53,9 @@ def to_overrides(items: list[str]) -> list[str]:
         elif "/" in item and not item.endswith((".yaml", ".yml")):
             scenario, timeline = item.split("/", 1)
             out += [f"scenario={scenario}", f"timeline={timeline}"]
-        elif _is_file(lambda: CONF_DIR / "scenario" / f"{item}.yaml"):
+        elif _is_file(lambda item=item: CONF_DIR / "scenario" / f"{item}.yaml"):
             out.append(f"scenario={item}")
-        elif _is_file(lambda: resolve_path(item)):
+        elif _is_file(lambda item=item: resolve_path(item)):
             out.append(f"timeline={item}")
         else:
             raise ConfigError(f"{item}: neither a scenario in conf/scenario/ nor a timeline "
