@@ -40,7 +40,11 @@ def community_grid(d) -> np.ndarray:
 
 
 def _feature(geom, props: dict) -> dict:
-    geometry = json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7)))
+    # Coordinates rounded to 1e-7 degrees (about 1 cm) for a compact file.  Rounding, not
+    # shapely.set_precision: that re-nodes the polygon and fails (TopologyException) on the
+    # thin slivers a very fine cell raster leaves in a synthetic district.
+    geometry = json.loads(shapely.to_geojson(
+        shapely.transform(geom, lambda xy: np.round(xy, 7))))
     return {"type": "Feature", "properties": props, "geometry": geometry}
 
 

@@ -313,3 +313,13 @@ def test_every_run_writes_the_map(default_short, tmp_path):
     assert agree > 0.7
     lon, lat = np.array(feats[0]["geometry"]["coordinates"][0]).T
     assert 106.4 < lon.mean() < 106.9 and 29.5 < lat.mean() < 29.75
+
+
+def test_a_fine_raster_at_the_edge_of_its_plausible_range_still_writes_the_map():
+    # cell_km=0.1 with uneven communities left slivers that shapely.set_precision could not
+    # re-node (a Morris run over the plausible ranges crashed on it).
+    result = Simulation.from_overrides([
+        "scenario=small_district", "sim.days=0.25", "sim.progress=false",
+        "scenario.geography.cell_km=0.1", "scenario.geography.community_pop_sigma=0.8"]).run()
+    layers = [f["properties"]["layer"] for f in result.district["features"]]
+    assert layers.count("community") == result.summary["structure"]["communities"]
