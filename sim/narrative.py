@@ -22,6 +22,13 @@ TEMPLATES = {
         "surge_over": "The call surge is over",
         "mediators_back": "{n} mediators back at work",
         "units_back": "{n} units back on the roster",
+        "incident_queued": "#{id} {kind} in grid {grid} (priority {priority}) waits: no unit free",
+        "unit_arrived": "#{id} Unit {unit} arrived at the {kind} in grid {grid}, "
+                        "{minutes:.0f} min after the call",
+        "incident_cleared": "#{id} Unit {unit} cleared the {kind} in grid {grid}",
+        "knob": "Trainer set {knob} to {value}",
+        "session_held": "Dispute #{id} ({category}, community {community}): session {n} held at "
+                        "the {level} level",
     },
     "zh": {
         "note": "{text}",
@@ -35,6 +42,11 @@ TEMPLATES = {
         "surge_over": "警情高峰结束",
         "mediators_back": "{n}名调解员返岗",
         "units_back": "{n}个巡逻单位恢复在岗",
+        "incident_queued": "#{id} 网格{grid}{kind}（{priority}级）排队：暂无空闲警力",
+        "unit_arrived": "#{id} {unit}到达网格{grid}{kind}现场，接报后{minutes:.0f}分钟",
+        "incident_cleared": "#{id} {unit}处置完毕网格{grid}{kind}",
+        "knob": "教员将{knob}设为{value}",
+        "session_held": "纠纷#{id}（社区{community}{category}）：{level}第{n}次调解",
     },
 }
 
@@ -54,6 +66,11 @@ WORDS = {
         "theft": "盗窃", "disturbance": "扰乱秩序", "noise": "噪声扰民", "assistance": "求助",
         "other_service": "其他警情", "suspicious": "可疑情况", "disorder": "治安秩序",
         "dispute_violence": "纠纷激化", "dispute": "纠纷报警", "dispute_repeat": "纠纷重复报警",
+        # trainer's knobs
+        "dispatch_rule": "派警规则", "unified_platform": "统一指挥平台", "mentoring": "老马带小马",
+        "tick_minutes": "每步分钟数", "police": "民警巡逻车在岗比例", "guard": "巡防队员在岗比例",
+        "part_time": "兼职调解员在岗比例", "xiaoma": "小马调解员在岗比例", "on": "开", "off": "关",
+        "own_grid": "仅本网格", "own_then_nearest": "先本网格后最近", "nearest": "最近单位",
     },
     "en": {},
 }

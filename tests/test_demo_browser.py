@@ -7,7 +7,6 @@ the ``playwright`` Python package; without them the test is skipped and says why
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -87,94 +86,91 @@ def server(tmp_path):
 # controller, card titles and step counter); none may remain after switching to Chinese.
 ENGLISH_CONTROLS = ("Controls", "Play Interval", "Render Interval", "Use Threads", "Reset",
                     "Step", "Play", "Pause", "Model Parameters", "Time:", "Page 0", "Run")
-IMAGES_READY = ("() => [...document.querySelectorAll('.vue-grid-item img.widget-image')]"
-                ".filter(i => i.complete && i.naturalWidth > 300).length >= 4")
+MAP_READY = ("() => [...document.querySelectorAll('[data-testid=map] img')]"
+             ".some(i => i.complete && i.naturalWidth > 300)")
+
+
+def _id(name: str) -> str:
+    return f"[data-testid={name}]"
 
 
 def _clock_is(page, text: str) -> None:
-    page.wait_for_function("(t) => document.querySelector('.demo-clock').innerText === t",
+    page.wait_for_function("(t) => document.querySelector('[data-testid=clock]')?.innerText === t",
                            arg=text, timeout=20_000)
 
 
-def test_step_map_language_screenshot(server, tmp_path):
+def test_control_room(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
         external, errors = [], []
         page.on("request", lambda r: r.url.startswith(LOCAL) or external.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server, wait_until="domcontentloaded", timeout=30_000)
-        step = page.get_by_role("button", name="Step", exact=True)
-        step.wait_for(state="visible", timeout=30_000)
-        clock = page.locator(".demo-clock")
+        for hook in ("map", "clock", "step", "play", "pause", "reset", "speed", "tick-minutes",
+                     "lang", "unit-board", "incident-queue", "dispute-board", "log",
+                     "case-story"):
+            page.locator(_id(hook)).first.wait_for(state="attached", timeout=30_000)
+        clock = page.locator(_id("clock"))
         assert clock.inner_text() == "Day 1, 00:00"
-        # Map and three charts are matplotlib images.
-        page.wait_for_function(IMAGES_READY, timeout=30_000)
-        map_img = page.locator(".vue-grid-item img.widget-image").first
-        before = map_img.get_attribute("src")
+        page.wait_for_function(MAP_READY, timeout=30_000)
 
-        for _ in range(10):     # 10 simulated hours: units are on duty and moving
-            step.click()
-        _clock_is(page, "Day 1, 10:00")
-        page.wait_for_function("(b) => document.querySelector("
-                               "'.vue-grid-item img.widget-image').src !== b", arg=before,
-                               timeout=20_000)
-        log = page.locator(".narrative-log").inner_text()
-        assert "dispatched" in log or "reported" in log, log
-        # The map shows units: the sidebar counts what the map draws ("13 units on the map").
-        units = page.locator(".demo-units").inner_text()
-        assert int(units.split()[0]) > 0, units
-        box = map_img.bounding_box()
-        assert box["width"] > 400 and box["height"] > 300
+        # Step advances by the chosen tick: 5 minutes by default, then 10.
+        page.locator(_id("step")).click()
+        _clock_is(page, "Day 1, 00:05")
+        page.locator(_id("tick-minutes")).click()
+        page.locator(".v-menu__content .v-list-item", has_text="10 min").click()
+        page.locator(_id("step")).click()
+        _clock_is(page, "Day 1, 00:15")
+        assert "Trainer set tick minutes to 10" in page.locator(_id("log")).inner_text()
 
-        page.locator(".lang-switch").click()
+        # The unit board lists every unit on duty (the clock card counts them).
+        n_on_duty = int(page.locator(".demo-units").inner_text().split()[0])
+        assert n_on_duty > 0
+        assert page.locator(_id("unit-row")).count() == n_on_duty
+
+        # Play until a unit is on scene, pause, and follow its incident.
+        page.locator(_id("play")).click()
+        on_scene = page.locator(_id("unit-row"), has_text="on scene").first
+        on_scene.wait_for(state="attached", timeout=45_000)
+        page.locator(_id("pause")).click()
+        page.wait_for_function("() => document.querySelector('[data-testid=pause]').disabled",
+                               timeout=5_000)
+        on_scene = page.locator(_id("unit-row"), has_text="on scene").first
+        on_scene.click()
+        story = page.locator(_id("case-story"))
+        page.wait_for_function("() => document.querySelector('[data-testid=case-story]')"
+                               ".innerText.includes('arrived')", timeout=20_000)
+        text = story.inner_text()
+        assert "reported" in text and "dispatched" in text and "ETA" in text, text
+        page.wait_for_function(MAP_READY, timeout=20_000)
+        results = ROOT / "results"
+        results.mkdir(exist_ok=True)
+        page.screenshot(path=str(results / "control_room_en.png"))
+
+        page.locator(_id("lang")).click()
         page.wait_for_function(
-            "() => document.querySelector('.demo-clock').innerText.startsWith('第1天')",
+            "() => document.querySelector('[data-testid=clock]').innerText.startsWith('第1天')",
             timeout=20_000)
-        page.wait_for_function("() => document.body.innerText.includes('刚刚发生了什么')",
-                               timeout=20_000)
-        page.wait_for_function(IMAGES_READY, timeout=20_000)
         # Solara re-renders the sidebar's controls after the clock; on a loaded machine later.
-        for label in ("运行控制", "政策（即时生效）", "兼职调解员"):
+        for label in ("运行控制", "政策（即时生效）", "兼职调解员", "在岗单位", "案件经过"):
             page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=label,
                                    timeout=30_000)
-        body = page.locator("body").inner_text()
-        assert "第1天 10:00" in body                   # the model was not reset by the switch
-        # Our run controls and the Reset parameters' card speak Chinese, Mesa's English is gone
-        # (button text is upper-cased by CSS, hence the case-insensitive check).
-        for label in ("运行控制", "每步间隔（毫秒）", "每次推进步数", "模型参数（重置后生效）",
-                      "随机种子"):
-            assert label in body, label
         sidebar = page.locator(".v-navigation-drawer").inner_text().lower()
         left = [w for w in ENGLISH_CONTROLS if w.lower() in sidebar]
         assert not left, f"still in English: {left}"
-        play = page.get_by_role("button", name="▶ 播放")
-        assert play.is_visible() and page.get_by_role("button", name="重置").is_visible()
+        assert "到场" in story.inner_text()
+        page.wait_for_function(MAP_READY, timeout=20_000)
+        page.screenshot(path=str(results / "control_room_zh.png"))
 
-        page.get_by_role("button", name="单步", exact=True).click()     # still steps
-        _clock_is(page, "第1天 11:00")
-        play.click()                                  # plays until paused
-        page.wait_for_function("() => document.querySelector('.demo-clock').innerText"
-                               " >= '第1天 13:00'", timeout=20_000)
-        page.get_by_role("button", name="❚❚ 暂停").click()
-        page.get_by_role("button", name="▶ 播放").wait_for(state="visible", timeout=10_000)
-        page.wait_for_timeout(500)
-        shot = tmp_path / "demo_zh.png"
-        page.screenshot(path=str(shot), full_page=True)
-
-        # Reset applies a Reset parameter: no timeline, back to the start.
-        page.locator(".v-navigation-drawer .v-select").last.click()
-        page.locator(".v-menu__content .v-list-item", has_text="none").click()
-        page.get_by_role("button", name="重置").click()
+        # Reset keeps the live knobs (the tick stays 10 min) and starts again.
+        page.locator(_id("reset")).click()
         _clock_is(page, "第1天 00:00")
-        page.wait_for_function("() => document.querySelector('.timeline-note').innerText"
-                               ".includes('无时间线')", timeout=20_000)
+        page.locator(_id("step")).click()
+        _clock_is(page, "第1天 00:10")
         browser.close()
-    assert shot.stat().st_size > 50_000
-    results = ROOT / "results"
-    results.mkdir(exist_ok=True)
-    shutil.copy(shot, results / "demo_zh.png")
+    assert (results / "control_room_zh.png").stat().st_size > 50_000
     assert not external, f"the page asked the internet for {external}"
     assert not errors, errors

@@ -26,7 +26,7 @@ from mesa.visualization.utils import force_update, update_counter
 
 from experiments.demo.charts import busy_chart, disputes_chart, response_chart
 from experiments.demo.map import map_figure
-from experiments.demo.model import DemoModel, base_setup, timeline_choices
+from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
 from experiments.demo.text import clock, t
 from sim.config import ConfigError
 from sim.timeline import event_start_minutes
@@ -60,20 +60,6 @@ BusyView = _figure_view(busy_chart, "Busy units by type.")
 
 
 @solara.component
-def NarrativeView(model):
-    """What just happened, newest first."""
-    update_counter.get()
-    lang = solara.use_context(Lang)
-    lines = model.narrative_lines(lang, last=60)[::-1] or [t("nothing_yet", lang)]
-    with solara.Column(classes=["narrative-log"], gap="0px",
-                       style={"max-height": "330px", "overflow-y": "auto",
-                              "font-size": "13px", "font-family": "monospace"}):
-        solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
-        for line in lines:
-            solara.Text(line)
-
-
-@solara.component
 def TimelineView(model):
     """The timeline's teaching note and its events, done or to come."""
     update_counter.get()
@@ -104,8 +90,8 @@ def ClockCard(model, lang: str):
     # `lang` is passed, not read from the context: the sidebar renders outside Page's tree.
     update_counter.get()
     with solara.Card():
-        solara.Text(clock(model.now, lang), classes=["demo-clock"],
-                    style={"font-size": "20px", "font-weight": "bold"})
+        solara.v.Html(tag="div", children=[clock(model.now, lang)], class_="demo-clock",
+                      attributes=tid("clock"), style_="font-size: 22px; font-weight: bold")
         solara.Text(t("horizon", lang, days=model.end_minutes / 1440.0))
         on_duty = [u for u in model.units if u.state != "off_duty"]
         solara.Text(t("units_on_map", lang, n=len(on_duty), busy=sum(u.busy for u in on_duty)),
@@ -137,12 +123,13 @@ def PolicyCard(model, lang: str):
                 solara.SliderInt(
                     t("strength", lang, what=t(unit_type, lang)),
                     value=int(round(model.strength.get(unit_type, 1.0) * 100)), min=0, max=100,
-                    step=10, on_value=act(lambda v, u=unit_type: model.set_unit_strength(
-                        u, v / 100.0)))
+                    step=10, thumb_label="always",
+                    on_value=act(lambda v, u=unit_type: model.set_unit_strength(u, v / 100.0)))
         for kind in ("part_time", "xiaoma"):
             solara.SliderInt(
                 t("strength", lang, what=t(kind, lang)),
                 value=int(round(model.strength.get(kind, 1.0) * 100)), min=0, max=100, step=10,
+                thumb_label="always",
                 on_value=act(lambda v, k=kind: model.set_mediator_strength(k, v / 100.0)))
         solara.Text(t("reset_hint", lang), style={"font-size": "12px", "color": "#666"})
 
@@ -170,12 +157,20 @@ def model_params(model: DemoModel, lang: str) -> dict:
     }
 
 
+def tid(name: str) -> dict:
+    """The stable ``data-testid`` hook of an element (issue 11's list; keep them)."""
+    return {"data-testid": name}
+
+
 @solara.component
-def ControlsCard(model, playing, interval, per_frame, reset_params, lang: str):
-    """Reset / play-pause / Step and the speed: Mesa's ``ModelController`` in our words.
+def ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_reset,
+                 lang: str):
+    """Reset / Play / Pause / Step, the tick and the speed: Mesa's ``ModelController`` in our
+    words.
 
     The run state lives in ``Page`` (reactive values passed in), so a language switch neither
-    pauses the run nor forgets the speed.
+    pauses the run nor forgets the speed.  Reset keeps the live knobs unless the trainer ticks
+    "restore defaults": comparing a knob's effect means rerunning the same seed with it changed.
     """
     update_counter.get()
     error = solara.use_reactive(None)
@@ -199,8 +194,11 @@ def ControlsCard(model, playing, interval, per_frame, reset_params, lang: str):
                 advance()
                 # While another thread renders (a knob, the language switch), our redraw request
                 # is left to that render, which keeps re-rendering as long as we change the model:
-                # without this wait the model would run on unseen and the page freeze.
-                drawn.wait(timeout=10)
+                # without this wait the model would run on unseen and the page freeze.  Short
+                # waits, so Pause is seen at once.
+                for _ in range(100):
+                    if drawn.wait(timeout=0.1) or not playing.value:
+                        break
         except Exception as exc:    # show it on the page rather than only in the server log
             traceback.print_exc()
             error.set(f"{type(exc).__name__}: {exc}")
@@ -211,37 +209,199 @@ def ControlsCard(model, playing, interval, per_frame, reset_params, lang: str):
     def reset():
         playing.set(False)
         error.set(None)
+        old = model.value
         try:
-            model.set(DemoModel(**reset_params.value))
+            fresh = DemoModel(**reset_params.value)
         except ConfigError as exc:
             error.set(str(exc))
+            return
+        if not defaults_on_reset.value:
+            fresh.apply_knobs(old.knobs())
+        model.set(fresh)
+
+    def set_tick(value):
+        model.value.set_tick(int(value))
+        force_update()
 
     with solara.Card(t("controls", lang)):
-        solara.SliderInt(t("play_interval", lang), value=interval, min=1, max=500, step=10)
-        solara.SliderInt(t("per_frame", lang), value=per_frame, min=1, max=24)
+        with solara.v.Html(tag="div", attributes=tid("tick-minutes")):
+            solara.v.Select(label=t("tick_minutes", lang), v_model=int(model.value.tick_minutes),
+                            items=[{"text": t("n_minutes", lang, n=m), "value": m}
+                                   for m in TICKS], on_v_model=set_tick)
+        with solara.v.Html(tag="div", attributes=tid("speed")):
+            solara.SliderInt(t("play_interval", lang), value=interval, min=1, max=500, step=10,
+                             thumb_label="always")
+        solara.SliderInt(t("per_frame", lang), value=per_frame, min=1, max=24,
+                         thumb_label="always")
         with solara.Row(justify="space-between"):
             solara.Button(t("reset", lang), color="primary", on_click=reset,
-                          classes=["demo-reset"])
-            solara.Button(t("pause" if playing.value else "play", lang), color="primary",
-                          on_click=lambda: playing.set(not playing.value), disabled=done,
-                          classes=["demo-play"])
+                          classes=["demo-reset"], attributes=tid("reset"))
+            solara.Button(t("play", lang), color="primary", on_click=lambda: playing.set(True),
+                          disabled=done or playing.value, classes=["demo-play"],
+                          attributes=tid("play"))
+            solara.Button(t("pause", lang), color="primary", on_click=lambda: playing.set(False),
+                          disabled=not playing.value, classes=["demo-pause"],
+                          attributes=tid("pause"))
             solara.Button(t("step", lang), color="primary", on_click=advance,
-                          disabled=playing.value or done, classes=["demo-step"])
+                          disabled=playing.value or done, classes=["demo-step"],
+                          attributes=tid("step"))
+        solara.Checkbox(label=t("defaults_on_reset", lang), value=defaults_on_reset)
+        if done:
+            solara.Text(t("finished", lang), style=BOLD)
         if error.value:
             solara.Error(error.value)
 
 
-COMPONENTS = [MapView, NarrativeView, DisputesView, ResponseView, BusyView, TimelineView]
-# Grid cells (12 columns) for COMPONENTS: a big map beside the log, three charts in a row, then
-# the teaching note.  Trainers can still drag and resize them.
-LAYOUT = [{"i": i, "x": x, "y": y, "w": w, "h": h, "moved": False}
-          for i, (x, y, w, h) in enumerate([(0, 0, 7, 15), (7, 0, 5, 15), (0, 15, 4, 10),
-                                            (4, 15, 4, 10), (8, 15, 4, 10), (0, 25, 12, 8)])]
+CELL = {"padding": "2px 8px", "text-align": "left", "white-space": "nowrap"}
+
+
+def _table(name: str, title: str, header: list[str], rows: list[tuple], on_pick=None,
+           row_id: str | None = None, max_height: str = "300px"):
+    """A titled table with a data-testid; a row is (cells, incident id or None)."""
+    with solara.v.Html(tag="div", attributes=tid(name),
+                       style_=f"max-height: {max_height}; overflow-y: auto; font-size: 15px"):
+        solara.Text(title, style={**BOLD, "font-size": "16px"})
+        with solara.v.Html(tag="table", style_="border-collapse: collapse; width: 100%"):
+            solara.v.Html(tag="tr", children=[solara.v.Html(tag="th", children=[h],
+                                                            style_=_css(CELL)) for h in header])
+            for cells, pick in rows:
+                TableRow(cells, pick, on_pick, row_id)
+
+
+@solara.component
+def TableRow(cells, pick, on_pick, row_id):
+    """One row; a click picks its case (a component, so each row owns its click hook)."""
+    tr = solara.v.Html(tag="tr", attributes=tid(row_id) if row_id else None,
+                       style_="cursor: pointer" if pick is not None else "",
+                       children=[solara.v.Html(tag="td", children=[str(c)], style_=_css(CELL))
+                                 for c in cells])
+
+    def click(*_):
+        if pick is not None and on_pick is not None:
+            on_pick(pick)
+
+    solara.v.use_event(tr, "click", click)
+    return tr
+
+
+def _css(style: dict) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in style.items())
+
+
+def _minutes(now: float, since: float) -> str:
+    return f"{max(now - since, 0.0):.0f}"
+
+
+@solara.component
+def UnitBoard(model, selected):
+    """Every unit on duty: call sign, type, grid, state, current job, minutes in state."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    now = model.now
+    rows = []
+    for u in model.units:
+        if u.state == "off_duty":
+            continue
+        inc = u.incident
+        job = f"#{inc.incident_id} {t(inc.kind, lang)} P{inc.priority}" if inc is not None else ""
+        since = model.since.get(u.name, (u.state, now))[1]
+        rows.append(((u.name, t(u.unit_type, lang), t("grid", lang, n=u.home_grid + 1),
+                      t(u.state, lang), job, _minutes(now, since)),
+                     inc.incident_id if inc is not None else None))
+    _table("unit-board", t("unit_board", lang, n=len(rows)),
+           [t(h, lang) for h in ("h_unit", "h_type", "h_grid", "h_state", "h_job", "h_min")],
+           rows, on_pick=selected.set, row_id="unit-row", max_height="360px")
+
+
+@solara.component
+def IncidentQueue(model, selected):
+    """Calls waiting for a unit, like a CAD screen: priority, kind, grid, minutes waiting."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    now = model.now
+    rows = [((f"#{i.incident_id}", t("priority", lang, p=i.priority), t(i.kind, lang),
+              t("grid", lang, n=i.grid + 1), _minutes(now, i.t_reported)), i.incident_id)
+            for i in model.waiting()]
+    if not rows:
+        rows = [((t("queue_empty", lang),), None)]
+    _table("incident-queue", t("incident_queue", lang, n=len(model.waiting())),
+           [t(h, lang) for h in ("h_id", "h_priority", "h_kind", "h_grid", "h_waiting")],
+           rows, on_pick=selected.set, max_height="200px")
+
+
+@solara.component
+def DisputeBoard(model):
+    """Open disputes by level, oldest first: age and the session count so far."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    now = model.now
+    order = {"community": 0, "street": 1, "district": 2}
+    open_ = sorted((d for d in model.mediation.disputes if d.is_open),
+                   key=lambda d: (order.get(d.level, 9), d.t_raised))
+    rows = [((f"#{d.dispute_id}", t(d.level, lang), t(d.category, lang), d.n_parties,
+              f"{d.amount_yuan / 1e4:,.1f}", f"{(now - d.t_raised) / 1440:.1f}", d.sessions),
+             None) for d in open_[:40]]
+    _table("dispute-board", t("dispute_board", lang, n=len(open_)),
+           [t(h, lang) for h in ("h_id", "h_level", "h_category", "h_parties", "h_amount",
+                                 "h_age", "h_sessions")], rows, max_height="220px")
+
+
+@solara.component
+def CaseStory(model, selected):
+    """The picked incident's story: reported, dispatched (unit, ETA), arrived, cleared."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    inc = model.incident(selected.value) if selected.value is not None else None
+    with solara.v.Html(tag="div", attributes=tid("case-story"), style_="font-size: 15px"):
+        solara.v.Html(tag="div", children=[t("case_story", lang)],
+                      style_="font-weight: bold; font-size: 16px")
+        if inc is None:
+            solara.v.Html(tag="div", children=[t("pick_case", lang)])
+            return
+        prio = t("priority", lang, p=inc.priority)
+        solara.v.Html(tag="div", children=[f"#{inc.incident_id} {t(inc.kind, lang)} · {prio}"
+                                           f" · {t('grid', lang, n=inc.grid + 1)}"])
+
+        def line(key, minute, **extra):
+            if not math.isnan(minute):
+                solara.v.Html(tag="div", children=[f"{clock(minute, lang)}  "
+                                                   f"{t(key, lang, **extra)}"])
+
+        line("story_reported", inc.t_reported)
+        if not math.isnan(inc.t_dispatched):
+            eta = inc.t_arrived - inc.t_dispatched
+            line("story_dispatched", inc.t_dispatched, unit=inc.unit_id,
+                 eta="?" if math.isnan(eta) else f"{eta:.0f}")
+        line("story_arrived", inc.t_arrived, unit=inc.unit_id)
+        line("story_cleared", inc.t_cleared, unit=inc.unit_id)
+        if inc.abandoned:
+            line("story_abandoned", inc.t_abandoned)
+        if inc.overflow:
+            line("story_overflow", inc.t_reported)
+
+
+@solara.component
+def LogView(model):
+    """What just happened, newest first."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    lines = model.narrative_lines(lang, last=80)[::-1] or [t("nothing_yet", lang)]
+    with solara.v.Html(tag="div", attributes=tid("log"), class_="narrative-log",
+                       style_="max-height: 300px; overflow-y: auto; font-size: 14px;"
+                              " font-family: monospace"):
+        solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
+        for line in lines:
+            solara.v.Html(tag="div", children=[line])
 
 
 @solara.component
 def Page():
-    """One browser tab: its own model, language, run controls and panels."""
+    """One browser tab: its own model, language, run controls and panels.
+
+    Control-room layout for a projector (1920x1080, 1366x768): the map large on the left, the
+    unit board, the incident queue and the dispute board beside it; log, case story and charts
+    below.
+    """
     lang = solara.use_reactive("en")
     first = solara.use_memo(DemoModel, [])
     model = solara.use_reactive(first)
@@ -249,25 +409,42 @@ def Page():
     interval = solara.use_reactive(150)        # ms between steps while playing
     per_frame = solara.use_reactive(1)         # steps per Step press / per redraw while playing
     reset_params = solara.use_reactive({})     # filled by ModelCreator, used by Reset
-    layout = solara.use_reactive(LAYOUT)
+    defaults_on_reset = solara.use_reactive(False)
+    selected = solara.use_reactive(None)       # the incident whose story is shown
     Lang.provide(lang.value)
+    m = model.value
 
     def switch_language():
         lang.set("zh" if lang.value == "en" else "en")
 
     with solara.AppBar():
-        solara.AppBarTitle(f"{t('title', lang.value)} · {model.value.cfg.scenario.name}")
+        solara.AppBarTitle(f"{t('title', lang.value)} · {m.cfg.scenario.name}")
         solara.Button(t("switch_lang", lang.value), on_click=switch_language, text=True,
-                      classes=["lang-switch"], style={"color": "white"})
+                      classes=["lang-switch"], style={"color": "white"},
+                      attributes=tid("lang"))
     with solara.Sidebar():
-        ClockCard(model.value, lang.value)
-        ControlsCard(model, playing, interval, per_frame, reset_params, lang.value)
-        PolicyCard(model.value, lang.value)
+        ClockCard(m, lang.value)
+        ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_reset,
+                     lang.value)
+        PolicyCard(m, lang.value)
         with solara.Card(t("model_params", lang.value)):
-            ModelCreator(model, model_params(model.value, lang.value),
-                         model_parameters=reset_params)
-    solara.GridDraggable(items=[c(model.value) for c in COMPONENTS], grid_layout=layout.value,
-                         resizable=True, draggable=True, on_grid_layout=layout.set)
+            ModelCreator(model, model_params(m, lang.value), model_parameters=reset_params)
+    with solara.Columns([7, 5]):
+        with solara.v.Html(tag="div", attributes=tid("map")):
+            MapView(m)
+        with solara.Column():
+            UnitBoard(m, selected)
+            IncidentQueue(m, selected)
+            DisputeBoard(m)
+    with solara.Columns([7, 5]):
+        LogView(m)
+        with solara.Column():
+            CaseStory(m, selected)
+            TimelineView(m)
+    with solara.Columns([4, 4, 4]):
+        DisputesView(m)
+        ResponseView(m)
+        BusyView(m)
 
 
 def _check() -> None:

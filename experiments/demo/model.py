@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from functools import lru_cache
 
@@ -29,6 +30,8 @@ from sim.timeline_file import (
 NO_TIMELINE = "none"
 DEMO_DAYS = 7.0          # default horizon of a demo run without a timeline (or its `days`)
 ENV_OVERRIDES = "DISTRICT_DEMO_OVERRIDES"   # JSON list of Hydra-style overrides from the CLI
+TICKS = (1, 2, 5, 10)    # simulated minutes per Step offered on the page
+DEFAULT_TICK = 5         # an incident lasts ~22 min: a class sees it dispatched, on scene, done
 
 
 @lru_cache(maxsize=1)
@@ -113,16 +116,124 @@ class DemoModel(DistrictModel):
         super().__init__(parse_config(cfg), narrative=True)
         # Live knob settings, so the page can show them (the model keeps only their effect).
         self.strength: dict[str, float] = {}
+        self.tick_minutes = float(DEFAULT_TICK)
+        self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
+        self._sessions: dict[int, int] = {}     # dispute id -> sessions already logged
+        self._dispute_from = 0
+
+    def knobs(self) -> dict:
+        """The live knobs' settings, to carry over a Reset."""
+        s = self.cfg.scenario
+        return {"rule": s.dispatch.rule, "platform": s.dispatch.unified_platform,
+                "mentoring": s.mediators.mentoring, "strength": dict(self.strength),
+                "tick": self.tick_minutes}
+
+    def apply_knobs(self, k: dict) -> None:
+        """Set the knobs `k` (from ``knobs()``), logging only those that differ."""
+        s = self.cfg.scenario
+        if k["rule"] != s.dispatch.rule:
+            self.set_dispatch_rule(k["rule"])
+        if k["platform"] != s.dispatch.unified_platform:
+            self.set_unified_platform(k["platform"])
+        if k["mentoring"] != s.mediators.mentoring:
+            self.set_mentoring(k["mentoring"])
+        for what, share in k["strength"].items():
+            if what in ("police", "guard", "armed_patrol", "rapid_response"):
+                self.set_unit_strength(what, share)
+            else:
+                self.set_mediator_strength(what, share)
+        self.tick_minutes = k["tick"]
+
+    # ------------------------------------------------------------------ stepping
+
+    def step(self) -> None:
+        """Advance by the page's tick (which may change between steps), then log what happened
+        to each incident inside it (arrived, cleared, waited) at the minute it happened."""
+        before = self.env.now
+        target = min(before + self.tick_minutes, self.end_minutes)
+        if target > before:
+            self.env.run(until=target)
+        self._move_patrols()
+        self._record()
+        self._log_case_steps(before, self.env.now)
+        for u in self.units:
+            if self.since.get(u.name, ("",))[0] != u.state:
+                self.since[u.name] = (u.state, self.env.now)
+        if target >= self.end_minutes:
+            self.running = False
+
+    def _log_case_steps(self, t0: float, t1: float) -> None:
+        if self.narrative is None:
+            return
+        new = []
+        for inc in self.desk.incidents:
+            where = {"kind": inc.kind, "grid": inc.grid + 1, "id": inc.incident_id}
+            if t0 < inc.t_reported <= t1 and not inc.overflow and not (
+                    inc.t_dispatched <= inc.t_reported):
+                new.append((inc.t_reported, "incident_queued", {**where,
+                                                                "priority": inc.priority}))
+            if t0 < inc.t_arrived <= t1:
+                new.append((inc.t_arrived, "unit_arrived", {**where, "unit": inc.unit_id,
+                            "minutes": inc.t_arrived - inc.t_reported}))
+            if t0 < inc.t_cleared <= t1:
+                new.append((inc.t_cleared, "incident_cleared", {**where, "unit": inc.unit_id}))
+        for d in self.mediation.disputes[self._dispute_from:]:
+            seen = self._sessions.get(d.dispute_id, 0)
+            if d.sessions > seen:
+                self._sessions[d.dispute_id] = d.sessions
+                new.append((t1, "session_held", {"category": d.category, "id": d.dispute_id,
+                                                 "community": d.community + 1, "level": d.level,
+                                                 "n": d.sessions}))
+        while (self._dispute_from < len(self.mediation.disputes)
+               and not self.mediation.disputes[self._dispute_from].is_open):
+            self._dispute_from += 1      # closed for good: no need to look at it again
+        if not new:
+            return
+        # Merge with this tick's entries so the log reads in time order.
+        tail = []
+        while self.narrative and self.narrative[-1][0] > t0:
+            tail.append(self.narrative.pop())
+        self.narrative.extend(sorted(tail[::-1] + new, key=lambda e: e[0]))
+
+    def waiting(self) -> list:
+        """Incidents waiting for a unit, most urgent then oldest first."""
+        out = [inc for inc in self.desk.incidents
+               if math.isnan(inc.t_dispatched) and not inc.abandoned and not inc.overflow]
+        return sorted(out, key=lambda i: (i.priority, i.t_reported))
+
+    def incident(self, incident_id: int):
+        for inc in self.desk.incidents:
+            if inc.incident_id == incident_id:
+                return inc
+        return None
 
     # ------------------------------------------------------------------ live knobs
 
     def set_unit_strength(self, unit_type: str, share: float) -> None:
         super().set_unit_strength(unit_type, share)
         self.strength[unit_type] = share
+        self.log("knob", knob=unit_type, value=f"{share:.0%}")
 
     def set_mediator_strength(self, kind: str, share: float) -> None:
         super().set_mediator_strength(kind, share)
         self.strength[kind] = share
+        self.log("knob", knob=kind, value=f"{share:.0%}")
+
+    def set_dispatch_rule(self, rule: str) -> None:
+        super().set_dispatch_rule(rule)
+        self.log("knob", knob="dispatch_rule", value=rule)
+
+    def set_unified_platform(self, on: bool) -> None:
+        super().set_unified_platform(on)
+        self.log("knob", knob="unified_platform", value="on" if on else "off")
+
+    def set_mentoring(self, on: bool) -> None:
+        super().set_mentoring(on)
+        self.log("knob", knob="mentoring", value="on" if on else "off")
+
+    def set_tick(self, minutes: int) -> None:
+        self.tick_minutes = float(minutes)
+        self.log("knob", knob="tick_minutes", value=f"{minutes}")
 
     # ------------------------------------------------------------------ narrative
 
