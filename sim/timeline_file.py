@@ -2,7 +2,8 @@
 
     # conf/timeline/wage_dispute.yaml
     scenario: small_district          # the scenario it is written for (used if none is given)
-    days: 5                           # suggested horizon (optional)
+    days: 5                           # its length: the demo runs this long; no event after it
+    seed: 4                           # a seed where its lesson shows (used if none is given)
     teaching_note: |                  # what to point out to trainees (optional: teaching_note_zh)
       ...
     events:
@@ -31,9 +32,10 @@ import yaml
 
 from sim.compose import CONF_DIR
 from sim.config import ConfigError
+from sim.events import DAY, event_start_minutes
 
 TIMELINE_DIR = CONF_DIR / "timeline"
-TOP_KEYS = ("scenario", "days", "teaching_note", "teaching_note_zh", "title", "title_zh",
+TOP_KEYS = ("scenario", "days", "seed", "teaching_note", "teaching_note_zh", "title", "title_zh",
             "events")
 _EVENT_FIELD = re.compile(r"^scenario\.events\[(\d+)\](?:\.(\w+))?")
 
@@ -57,6 +59,7 @@ class TimelineFile:
     # events[i] -> (line of the item, {field: line of its value}); lines are 1-based.
     lines: list[tuple[int, dict[str, int]]] = field(default_factory=list)
     top_lines: dict[str, int] = field(default_factory=dict)
+    seed: int | None = None    # a seed where the teaching note's lesson shows
 
     def line_of(self, index: int, name: str | None = None) -> int:
         """The file line of event `index` (its field `name` if present there)."""
@@ -264,6 +267,22 @@ def load_timeline(name_or_path: str | Path) -> TimelineFile:
         raise TimelineError(f"{shown}, line {top_lines['days']}: days: must be a number of days "
                             f"in (0, {MAX_DAYS:g}], got {_show(repr(days), 80)}")
 
+    if days is not None:
+        for i, ev in enumerate(events):
+            try:
+                start = event_start_minutes(ev.get("at", 0))
+            except ValueError:
+                continue          # the simulator's own check names this one
+            if start >= days * DAY:
+                raise TimelineError(f"{shown}, line {lines[i][1].get('at', lines[i][0])}: "
+                                    f"events[{i}].at: after the timeline's end (days: {days:g}), "
+                                    f"got {_show(repr(ev.get('at')), 80)}")
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**32):
+        raise TimelineError(f"{shown}, line {top_lines['seed']}: seed: must be an integer in "
+                            f"[0, 2**32), got {_show(repr(seed), 80)}")
+
     def both(key: str) -> dict[str, str]:
         en = str(data.get(key) or "").strip()
         return {"en": en, "zh": str(data.get(f"{key}_zh") or en).strip()}
@@ -271,7 +290,7 @@ def load_timeline(name_or_path: str | Path) -> TimelineFile:
     return TimelineFile(name=path.stem, path=path, scenario=scenario,
                         days=None if days is None else float(days), title=both("title"),
                         teaching_note=both("teaching_note"), events=events, notes_zh=notes_zh,
-                        lines=lines, top_lines=top_lines)
+                        lines=lines, top_lines=top_lines, seed=seed)
 
 
 def merge_timeline(cfg: dict, timeline: TimelineFile) -> dict:
@@ -322,7 +341,8 @@ def config_with_timeline(overrides: list[str] | tuple[str, ...] = (),
     """The validated run config for Hydra-style `overrides` that may include ``timeline=...``.
 
     The timeline's ``scenario`` is used unless ``scenario=`` is given; its ``days`` (else
-    `default_days`) sets the horizon unless ``sim.days=`` is given.  Returns
+    `default_days`) sets the horizon unless ``sim.days=`` is given; its ``seed`` unless
+    ``seed=`` is given.  Returns
     ``(plain config dict, TimelineFile or None)``; raises ``ConfigError`` (``TimelineError`` with
     file and line for a bad timeline).
     """
@@ -338,6 +358,8 @@ def config_with_timeline(overrides: list[str] | tuple[str, ...] = (),
     days = (timeline.days if timeline and timeline.days else None) or default_days
     if days is not None and not any(o.startswith("sim.days=") for o in rest):
         rest = [*rest, f"sim.days={days:g}"]
+    if timeline and timeline.seed is not None and not any(o.startswith("seed=") for o in rest):
+        rest = [*rest, f"seed={timeline.seed}"]
     try:
         cfg = OmegaConf.to_container(compose_config(rest), resolve=True)
     except ConfigError as exc:

@@ -170,13 +170,15 @@ def draw_map(ax, model, lang: str = "en", legend: bool = True) -> None:
 
     # Units on duty: colour = state, marker = type; a dashed line to the job of those en route.
     on_duty = [u for u in model.units if u.state != "off_duty"]
+    where = getattr(model, "shown_xy", lambda u: (u.x, u.y))   # the demo draws drives smoothly
+    at = {u.name: where(u) for u in on_duty}
     for u in on_duty:
         if u.state == "dispatched" and u.incident is not None:
-            ax.plot([u.x, u.incident.x], [u.y, u.incident.y], color=STATE_COLOURS["dispatched"],
-                    lw=1.0, ls="--", zorder=5)
+            ax.plot([at[u.name][0], u.incident.x], [at[u.name][1], u.incident.y],
+                    color=STATE_COLOURS["dispatched"], lw=1.0, ls="--", zorder=5)
     for utype, marker in TYPE_MARKERS.items():
         for state, colour in STATE_COLOURS.items():
-            pts = [(u.x, u.y) for u in on_duty if u.unit_type == utype and u.state == state]
+            pts = [at[u.name] for u in on_duty if u.unit_type == utype and u.state == state]
             if pts:
                 xy = np.array(pts)
                 ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=46, c=colour,

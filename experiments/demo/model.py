@@ -45,6 +45,8 @@ def base_setup() -> tuple[dict, str]:
         tl = load_timeline(timeline)
         if tl.scenario and not any(o.startswith("scenario=") for o in rest):
             rest = [f"scenario={tl.scenario}", *rest]
+        if tl.seed is not None and not any(o.startswith("seed=") for o in rest):
+            rest.append(f"seed={tl.seed}")     # the seed where its lesson shows
     if not any(o.startswith("sim.days=") for o in rest):
         days = DEMO_DAYS
         if timeline != NO_TIMELINE and load_timeline(timeline).days:
@@ -83,8 +85,8 @@ def demo_config(seed: int, timeline: str, grids: int, police: int, guards: int,
     tl = load_timeline(timeline)
     first = len(s.get("events") or [])
     merged = merge_timeline(cfg, tl)
-    if tl.days and cfg["sim"]["days"] < tl.days:
-        merged["sim"]["days"] = tl.days
+    if tl.days:
+        merged["sim"]["days"] = tl.days      # a timeline runs its own length
     try:
         parse_config(merged)
     except ConfigError as exc:
@@ -116,6 +118,11 @@ class DemoModel(DistrictModel):
         super().__init__(parse_config(cfg), narrative=True)
         # Live knob settings, so the page can show them (the model keeps only their effect).
         self.strength: dict[str, float] = {}
+        # Patrols pick a new point of their beat on the config's clock (as a batch run does at
+        # its tick), not at each Step: the page's tick then changes what you see, never what
+        # happens (same seed, same incidents, units and times at any tick).
+        self.patrol_minutes = self.tick_minutes
+        self.env.process(self._patrol_clock())
         self.tick_minutes = float(DEFAULT_TICK)
         self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
         self._sessions: dict[int, int] = {}     # dispute id -> sessions already logged
@@ -153,7 +160,6 @@ class DemoModel(DistrictModel):
         target = min(before + self.tick_minutes, self.end_minutes)
         if target > before:
             self.env.run(until=target)
-        self._move_patrols()
         self._record()
         self._log_case_steps(before, self.env.now)
         for u in self.units:
@@ -161,6 +167,18 @@ class DemoModel(DistrictModel):
                 self.since[u.name] = (u.state, self.env.now)
         if target >= self.end_minutes:
             self.running = False
+
+    def _patrol_clock(self):
+        while True:
+            yield self.env.timeout(self.patrol_minutes)
+            self._move_patrols()
+
+    def shown_xy(self, unit) -> tuple[float, float]:
+        """Where to draw `unit` now: along its road if it is driving (the dispatcher's copy
+        moves only on the patrol clock)."""
+        if unit.trip is not None and unit.state in ("dispatched", "returning"):
+            return unit.position_on_trip(self.env.now)
+        return unit.x, unit.y
 
     def _log_case_steps(self, t0: float, t1: float) -> None:
         if self.narrative is None:

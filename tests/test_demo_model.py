@@ -1,0 +1,110 @@
+"""The control room's model side, without a browser: the page's tick changes what is shown,
+never what happens; the log tells each step of a case; Reset can carry the live knobs; the
+shipped timelines' named seeds show their lesson; a timeline's events stay inside its length."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from experiments.demo import model as demo
+from experiments.demo.text import clock
+from sim.timeline_file import TimelineError, load_timeline
+
+
+@pytest.fixture
+def festival(monkeypatch):
+    monkeypatch.setenv(demo.ENV_OVERRIDES, '["timeline=festival_night"]')
+    demo.base_setup.cache_clear()
+    yield demo.DemoModel
+    demo.base_setup.cache_clear()
+
+
+def _run(model_cls, tick: float, **kw):
+    m = model_cls(**kw)
+    m.set_tick(tick)
+    while m.running:
+        m.step()
+    return m
+
+
+def _outcome(m):
+    def num(v):
+        return None if math.isnan(v) else round(v, 9)
+    incidents = [(i.incident_id, i.kind, i.unit_id, num(i.t_dispatched), num(i.t_arrived),
+                  num(i.t_cleared), i.abandoned) for i in m.desk.incidents]
+    disputes = [(d.dispute_id, d.level, d.outcome, d.sessions, num(d.t_closed))
+                for d in m.mediation.disputes]
+    return incidents, disputes
+
+
+def test_tick_changes_what_is_shown_not_what_happens(festival):
+    one, ten = _run(festival, 1, seed=2), _run(festival, 10, seed=2)
+    assert one.now == ten.now == one.end_minutes
+    assert len(one.desk.incidents) > 20
+    assert _outcome(one) == _outcome(ten)
+
+
+def test_step_advances_by_the_tick_and_the_log_tells_the_case(festival):
+    m = festival()
+    assert m.tick_minutes == demo.DEFAULT_TICK
+    m.step()
+    assert clock(m.now) == "Day 1, 00:05"
+    m.set_tick(10)
+    m.step()
+    assert clock(m.now) == "Day 1, 00:15"
+    while m.now < 1440:
+        m.step()
+    keys = {key for _, key, _ in m.narrative}
+    assert {"unit_arrived", "incident_cleared", "knob"} <= keys
+    minutes = [e[0] for e in m.narrative]
+    assert minutes == sorted(minutes)          # merged in time order
+    en, zh = m.narrative_lines("en", 500), m.narrative_lines("zh", 500)
+    assert any("arrived at the" in line for line in en)
+    assert any("处置完毕" in line for line in zh)
+    assert any("每步分钟数" in line for line in zh)
+    # The case story's facts: an arrived incident was dispatched first and by a named unit.
+    done = [i for i in m.desk.incidents if not math.isnan(i.t_cleared)]
+    assert done and all(i.t_reported <= i.t_dispatched <= i.t_arrived <= i.t_cleared
+                        and i.unit_id for i in done)
+
+
+def test_reset_keeps_the_knobs(festival):
+    old = festival()
+    old.set_dispatch_rule("own_grid")
+    old.set_mentoring(False)
+    old.set_mediator_strength("part_time", 0.5)
+    old.set_tick(2)
+    fresh = festival()
+    fresh.apply_knobs(old.knobs())
+    assert fresh.knobs() == old.knobs()
+    assert fresh.dispatcher.rule == "own_grid"
+    assert festival().knobs() != old.knobs()
+
+
+def test_festival_night_queues_calls_at_its_seed(festival):
+    tl = load_timeline("festival_night")
+    assert tl.seed is not None
+    m = festival()
+    assert m.params["seed"] == tl.seed           # the timeline's seed is the page's default
+    assert m.end_minutes == tl.days * 1440       # and it runs its own length
+    m.set_tick(5)
+    queued_at = []
+    while m.running:
+        m.step()
+        if m.waiting():
+            queued_at.append(m.now)
+    evening = (1440 + 18 * 60, 2 * 1440)
+    assert any(evening[0] <= t <= evening[1] for t in queued_at), queued_at
+
+
+def test_events_past_the_end_name_file_and_line(tmp_path):
+    bad = tmp_path / "late.yaml"
+    bad.write_text("scenario: small_district\ndays: 2\nevents:\n  - at: day 1 10:00\n"
+                   "    kind: note\n    note: fine\n  - at: day 3 01:00\n    kind: note\n"
+                   "    note: too late\n", encoding="utf-8")
+    with pytest.raises(TimelineError) as err:
+        load_timeline(bad)
+    msg = str(err.value)
+    assert "late.yaml, line 7" in msg and "events[1].at" in msg and "\n" not in msg
