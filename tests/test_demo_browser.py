@@ -51,13 +51,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, request):
     port = _free_port()
+    env = dict(os.environ, **getattr(request, "param", {}))
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.demo", "timeline=festival_night", "seed=1",
          "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 40
     try:
@@ -72,7 +73,7 @@ def server(tmp_path):
                 log.flush()
                 pytest.fail(f"demo server did not start:\n{(tmp_path / 'server.log').read_text()}")
             time.sleep(0.3)
-        yield url
+        yield url, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -108,7 +109,7 @@ def test_control_room(server, tmp_path):
         external, errors = [], []
         page.on("request", lambda r: r.url.startswith(LOCAL) or external.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, wait_until="domcontentloaded", timeout=30_000)
+        page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
         for hook in ("map", "clock", "step", "play", "pause", "reset", "speed", "tick-minutes",
                      "lang", "unit-board", "incident-queue", "dispute-board", "log",
                      "case-story"):
@@ -174,3 +175,43 @@ def test_control_room(server, tmp_path):
     assert (results / "control_room_zh.png").stat().st_size > 50_000
     assert not external, f"the page asked the internet for {external}"
     assert not errors, errors
+
+
+def _rss_mb(pid: int) -> float:
+    # The server is `python -m solara` exec'd in place of our CLI: the same pid.
+    with open(f"/proc/{pid}/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kb / 1024
+
+
+@pytest.mark.xfail(strict=True, reason="known leak, issue 11 not done: about 7 MB per closed tab "
+                   "stays (408 -> 764 MB over 50 cycles) even with a 2 s kernel cull")
+@pytest.mark.parametrize("server", [{"SOLARA_KERNEL_CULL_TIMEOUT": "2s"}], indirect=True)
+def test_closed_tabs_are_released(server):
+    """50 tabs opened (each builds its own model and steps once) and closed: the server's memory
+    stays flat once Solara culls closed tabs (the demo sets the cull delay; 2 s here)."""
+    from playwright.sync_api import sync_playwright
+
+    url, pid = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+        def cycle():
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+            page.locator(_id("step")).click(timeout=30_000)
+            _clock_is(page, "Day 1, 00:05")
+            page.close()
+
+        for _ in range(5):          # warm up: imports, fonts and caches are not a leak
+            cycle()
+        start = _rss_mb(pid)
+        for _ in range(50):
+            cycle()
+        browser.close()
+    deadline = time.monotonic() + 30
+    while _rss_mb(pid) - start >= 100 and time.monotonic() < deadline:
+        time.sleep(1)               # the last tabs are culled 2 s after closing
+    growth = _rss_mb(pid) - start
+    print(f"server RSS {start:.0f} MB -> {_rss_mb(pid):.0f} MB over 50 tab cycles")
+    assert growth < 100, f"server RSS grew {growth:.0f} MB over 50 tab cycles"

@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "DISTRICT_DEMO_OVERRIDES": json.dumps(overrides),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",   # no phoning home (and no internet anyway)
         "MPLBACKEND": "Agg",
+        # A closed tab's model is freed this long after its socket closes (Solara's default keeps
+        # it a day: 30-50 MB per tab, never returned).  Long enough to survive a page reload.
+        "SOLARA_KERNEL_CULL_TIMEOUT": env.get("SOLARA_KERNEL_CULL_TIMEOUT", "20s"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     })
     cmd = [sys.executable, "-m", "solara", "run", "experiments.demo.app", "--host", args.host,
