@@ -184,6 +184,8 @@ def _rss_mb(pid: int) -> float:
     return kb / 1024
 
 
+@pytest.mark.skipif(not os.environ.get("DEMO_SOAK"), reason="50 tab cycles take 1-4 min on a "
+                    "loaded machine: run with DEMO_SOAK=1")
 @pytest.mark.xfail(strict=True, reason="known leak, issue 11 not done: about 7 MB per closed tab "
                    "stays (408 -> 764 MB over 50 cycles) even with a 2 s kernel cull")
 @pytest.mark.parametrize("server", [{"SOLARA_KERNEL_CULL_TIMEOUT": "2s"}], indirect=True)
