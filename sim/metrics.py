@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim import survival
+from sim.police_mediation import DISPUTE_CALL_KINDS
 
 DAY = 1440.0
 
@@ -85,8 +86,6 @@ class IncidentStats:
         self.waiting: dict[int, list[np.ndarray]] = {1: [], 2: [], 3: []}
 
     def add(self, incidents: pd.DataFrame) -> IncidentStats:
-        from sim.police_mediation import DISPUTE_CALL_KINDS
-
         n, now = self.n, self.now
         if self.warmup > 0:
             incidents = incidents[incidents.t_reported >= self.warmup]
