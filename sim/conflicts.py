@@ -29,16 +29,13 @@ import numpy as np
 from agents.dispute import N_PARTY_DRAWS, PARTY_DRAWS, ROW, ROW_WIDTH, Conflict, Dispute
 from agents.mediator import DAY
 from agents.resident import COURT, POLICE, SELF, STATION
+from sim.streams import exp1
 
 INF = math.inf
 # Conflicts that arose before the run are simulated from this many mean latent periods back,
 # so the run starts with the latent pipeline full (no warm-up trend in what surfaces).
 WARMUP_LATENT_PERIODS = 6.0
 MAX_FLARES = 3
-
-
-def _exp1(u: float) -> float:
-    return -math.log1p(-min(u, 1.0 - 1e-16))
 
 
 class Conflicts:
@@ -192,7 +189,7 @@ class Conflicts:
                             int(self._street_of[community]), severity, row[ROW["amount"]])
         conflict.t_surfaced = self.env.now
         conflict.t_violent = self.env.now + self.mediation.time_to_violence(
-            severity, _exp1(row[ROW["violence"]]))
+            severity, exp1(row[ROW["violence"]]))
         if self._direct:
             conflict.parties = self._parties(row, ci, raiser, community, key, others=1)
             self.to_station(conflict, "resident")
@@ -239,7 +236,7 @@ class Conflicts:
             conflict.is_open = False
             return
         e = row[ROW["flare"]] if conflict.flares == 0 else self._extra(conflict, 1)
-        flare_at = self.env.now + c.flare_days_mean * DAY * _exp1(e)
+        flare_at = self.env.now + c.flare_days_mean * DAY * exp1(e)
         if conflict.police_involved and conflict.t_violent < flare_at:
             # Police were called and left it unsettled: the waiting feeds violence.
             self.env.timeout(max(conflict.t_violent - self.env.now, 0.0)).callbacks.append(
@@ -320,7 +317,7 @@ class Conflicts:
         row = conflict.row
         if p <= 0 or row[ROW["recur"]] >= p:
             return
-        at = self.env.now + r.days_mean * DAY * _exp1(row[ROW["recur_days"]])
+        at = self.env.now + r.days_mean * DAY * exp1(row[ROW["recur_days"]])
         self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._recur(conflict))
 
     def _recur(self, old: Conflict) -> None:
@@ -335,7 +332,7 @@ class Conflicts:
                             old.amount_yuan, generation=gen)
         conflict.t_surfaced = self.env.now
         conflict.t_violent = self.env.now + self.mediation.time_to_violence(
-            conflict.severity, _exp1(row_l[ROW["violence"]]))
+            conflict.severity, exp1(row_l[ROW["violence"]]))
         self.choose(conflict, row_l[ROW["channel"]])
 
     # ------------------------------------------------------------------ timeline
@@ -362,7 +359,7 @@ class Conflicts:
                                          others=max(parties - 1, 0))
         conflict.t_surfaced = self.env.now
         conflict.t_violent = self.env.now + self.mediation.time_to_violence(
-            severity, _exp1(row[ROW["violence"]]))
+            severity, exp1(row[ROW["violence"]]))
         self.model.say(f"{conflict.category} dispute ({parties} parties, "
                        f"{amount_yuan / 1e4:,.0f} wan yuan) raised in community "
                        f"{community + 1}")

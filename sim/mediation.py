@@ -22,6 +22,7 @@ from sim.config import ConfigError
 from sim.config import Disputes as DisputesConfig
 from sim.config import Mediators as MediatorsConfig
 from sim.geography import largest_remainder
+from sim.streams import exp1
 
 INF = math.inf
 YEAR = 365.0 * DAY
@@ -29,11 +30,6 @@ YEAR = 365.0 * DAY
 REFERENCE_SEVERITY = 0.4
 # Assignment order at equal start times: full-time staff before part-timers.
 _KIND_RANK = {"xiaoma": 0, "full_time": 0, "part_time": 1}
-
-
-def _exp1(u: float) -> float:
-    """An Exp(1) draw from the uniform `u`."""
-    return -math.log1p(-min(u, 1.0 - 1e-16))
 
 
 def _sigmoid(x: float) -> float:
@@ -397,7 +393,7 @@ class Mediation:
         mediator: Mediator | None = None
         for k in range(lc["max_sessions"]):
             u_gap, u_len, u_settle = self._session_draws(dispute)
-            gap = (first_gap if k == 0 else later_gap) * _exp1(u_gap)
+            gap = (first_gap if k == 0 else later_gap) * exp1(u_gap)
             if (yield from self._wait(dispute, gap)):
                 if mediator is not None:
                     mediator.close_case(env.now, 0.0)
@@ -468,7 +464,7 @@ class Mediation:
         with a backlog cuts preparation and follow-up short."""
         lc = self.level_cfg[level]
         meeting = lc["meeting"] * (1.0 + self.dcfg.session_hours_severity
-                                   * dispute.severity) * _exp1(u_len)
+                                   * dispute.severity) * exp1(u_len)
         rush = 1.0 / (1.0 + backlog_days / self.mcfg.rush_days)
         prep, followup = lc["prep"] * rush, lc["followup"] * rush
         return (self._travel_hours(dispute, level) + prep + meeting, followup,

@@ -14,19 +14,14 @@ incident is cleared or handed to the backup force) and ``IncidentDesk.report``.
 
 from __future__ import annotations
 
-import math
-
 from agents.dispute import ROW, Conflict
 from agents.mediator import DAY
 from sim.incidents import N_DRAWS, IncidentDraws
+from sim.streams import exp1
 
 FIRST_KIND = "dispute"            # incident kinds of the dispute calls
 REPEAT_KIND = "dispute_repeat"
 DISPUTE_CALL_KINDS = (FIRST_KIND, REPEAT_KIND)
-
-
-def _exp1(u: float) -> float:
-    return -math.log1p(-min(u, 1.0 - 1e-16))
 
 
 class PoliceMediationLink:
@@ -107,7 +102,7 @@ class PoliceMediationLink:
         if rate <= 0 or not conflict.is_open:
             return
         u = conflict.row[ROW["repeat"]] if conflict.calls == 1 else self._draw(conflict, 3)
-        gap = 7 * DAY / rate * _exp1(u)
+        gap = 7 * DAY / rate * exp1(u)
 
         def again(_event, conflict=conflict):
             if conflict.is_open:

@@ -7,7 +7,15 @@ consume durations or movements differently.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def exp1(u: float) -> float:
+    """An Exp(1) draw from the uniform `u` (inverse CDF), so an entity's own uniforms fix
+    its waiting times."""
+    return -math.log1p(-min(u, 1.0 - 1e-16))
 
 # Append only: a stream's slot is its identity across versions.
 STREAMS = (
