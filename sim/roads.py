@@ -398,3 +398,14 @@ class Trip:
         seg = cum[k] - cum[k - 1]
         g = 0.0 if seg <= 0 else (along - cum[k - 1]) / seg
         return xs[k - 1] + g * (xs[k] - xs[k - 1]), ys[k - 1] + g * (ys[k] - ys[k - 1])
+
+    def rest(self, now: float) -> tuple[list[float], list[float]]:
+        """The route still ahead at `now`, from the unit's position to the spot (the browser
+        map moves the unit along it at the same even pace until t1)."""
+        x, y = self.position(now)
+        if self.t1 <= self.t0 or now >= self.t1:
+            return [x], [y]
+        xs, ys = self.polyline()
+        along = max(now - self.t0, 0.0) / (self.t1 - self.t0) * self._cum[-1]
+        k = min(max(bisect_right(self._cum, along), 1), len(self._cum) - 1)
+        return [x, *xs[k:]], [y, *ys[k:]]

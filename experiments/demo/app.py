@@ -25,9 +25,9 @@ from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
 
 from experiments.demo.charts import busy_chart, disputes_chart, response_chart
-from experiments.demo.map import map_figure
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
 from experiments.demo.text import clock, t
+from experiments.demo.vector_map import VectorMap
 from sim.config import ConfigError
 from sim.timeline import event_start_minutes
 
@@ -53,7 +53,6 @@ def _figure_view(draw, doc: str):
     return View
 
 
-MapView = _figure_view(map_figure, "The district map.")
 DisputesView = _figure_view(disputes_chart, "Open disputes by level.")
 ResponseView = _figure_view(response_chart, "Response times so far.")
 BusyView = _figure_view(busy_chart, "Busy units by type.")
@@ -431,7 +430,8 @@ def Page():
             ModelCreator(model, model_params(m, lang.value), model_parameters=reset_params)
     with solara.Columns([7, 5]):
         with solara.v.Html(tag="div", attributes=tid("map")):
-            MapView(m)
+            VectorMap(m, playing=playing.value, selected=selected.value, lang=lang.value,
+                      on_pick=lambda kind, ident: selected.set(_picked_incident(m, kind, ident)))
         with solara.Column():
             UnitBoard(m, selected)
             IncidentQueue(m, selected)
@@ -445,6 +445,15 @@ def Page():
         DisputesView(m)
         ResponseView(m)
         BusyView(m)
+
+
+def _picked_incident(model, kind: str, ident):
+    """The incident whose story to show after a click on the map: the one clicked, or the job
+    of the unit clicked (None if it has none)."""
+    if kind == "incident":
+        return int(ident)
+    unit = next((u for u in model.units if u.name == ident), None)
+    return unit.incident.incident_id if unit is not None and unit.incident is not None else None
 
 
 def _check() -> None:

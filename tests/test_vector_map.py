@@ -1,0 +1,151 @@
+"""The browser-drawn district map: the state it is sent, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from test_demo_browser import ARGS, CHROMIUM, REASON, server  # noqa: F401  (a fixture)
+
+from experiments.demo import model as demo_model
+from experiments.demo.vector_map import map_state, static_layers
+
+OVERRIDES = ["timeline=festival_night", "seed=1"]    # what the `server` fixture starts
+
+
+@pytest.fixture(scope="module")
+def festival():
+    """The model the page starts with, built here in-process, stepped to 21:00 on day 2."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(demo_model.ENV_OVERRIDES, json.dumps(OVERRIDES))
+    demo_model.base_setup.cache_clear()
+    try:
+        m = demo_model.DemoModel()
+        layers = static_layers(m.district)
+        fresh = map_state(m)
+        while m.now < 1440 + 21 * 60:
+            m.step()
+        yield m, layers, fresh
+    finally:
+        mp.undo()
+        demo_model.base_setup.cache_clear()
+
+
+def _along(path, f):
+    seg = [math.dist(a, b) for a, b in zip(path, path[1:], strict=False)]
+    left = f * sum(seg)
+    for (a, b), s in zip(zip(path, path[1:], strict=False), seg, strict=True):
+        if left <= s:
+            g = left / s if s > 0 else 1.0
+            return a[0] + g * (b[0] - a[0]), a[1] + g * (b[1] - a[1])
+        left -= s
+    return path[-1]
+
+
+def test_state_matches_the_model(festival):
+    m, layers, _ = festival
+    assert len(layers["communities"]) == m.district.n_communities
+    assert len(layers["grids"]) == m.district.n_grids
+    assert all(c["d"].startswith("M") and c["d"].endswith("Z") for c in layers["communities"])
+    s = map_state(m)
+    on_duty = [u for u in m.units if u.state != "off_duty"]
+    assert [u["id"] for u in s["units"]] == [u.name for u in on_duty]
+    h = m.district.side_km
+    for rec, u in zip(s["units"], on_duty, strict=True):
+        x, y = m.shown_xy(u)
+        assert rec["x"] == pytest.approx(x, abs=1e-3) and rec["y"] == pytest.approx(h - y, abs=1e-3)
+    open_ids = {i.incident_id for i in m.desk.incidents
+                if math.isnan(i.t_cleared) and not i.overflow and not i.abandoned}
+    assert {i["id"] for i in s["incidents"]} == open_ids
+    n_open = sum(d.outcome == "open" for d in m.mediation.disputes)
+    assert sum(b["n"] for b in s["badges"]) == n_open
+
+
+def test_browser_pace_is_the_models(festival):
+    """A point a fraction f along the road still ahead (what the browser draws between ticks)
+    is where the model puts the unit at now + f * (t1 - now)."""
+    m, _, _ = festival
+    h = m.district.side_km
+    driving = [u for u in map_state(m)["units"] if "path" in u]
+    while not driving:
+        m.step()
+        driving = [u for u in map_state(m)["units"] if "path" in u]
+    units = {u.name: u for u in m.units}
+    for rec in driving:
+        for f in (0.0, 0.3, 0.8, 1.0):
+            at = m.now + f * (rec["t1"] - m.now)
+            x, y = units[rec["id"]].trip.position(at)
+            px, py = _along(rec["path"], f)
+            assert (px, py) == pytest.approx((x, h - y), abs=2e-3), (rec["id"], f)
+
+
+def _transform(page, selector):
+    return page.evaluate("(s) => document.querySelector(s)?.getAttribute('transform')", selector)
+
+
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
+def test_map_in_the_browser(server, festival):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    _, layers, _ = festival
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
+        page.wait_for_selector("[data-testid=map] svg .vm-community", timeout=40_000)
+        page.locator("[data-testid=step]").click()       # at 00:00 no shift has started yet
+        page.wait_for_function("() => document.querySelectorAll('.vm-unit').length > 0",
+                               timeout=20_000)
+        count = page.evaluate("""() => Object.fromEntries(['vm-community', 'vm-grid', 'vm-road',
+            'vm-clabel', 'vm-unit'].map(c => [c, document.querySelectorAll(
+            '[data-testid=map] svg .' + c).length]))""")
+        assert count["vm-community"] == count["vm-clabel"] == len(layers["communities"])
+        assert count["vm-grid"] == len(layers["grids"])
+        assert count["vm-road"] == len(layers["roads"]) > 0
+        # One icon per unit on duty, as the clock card counts them.
+        assert count["vm-unit"] == int(page.locator(".demo-units").inner_text().split()[0])
+        assert page.locator(".vm-legend").inner_text().count("\n") >= 10
+
+        # One-minute ticks; play until a unit drives, pause, then one Step moves it.
+        page.locator("[data-testid=tick-minutes]").click()
+        page.locator(".v-menu__content .v-list-item", has_text=re.compile(r"^\s*1 min\s*$")).click()
+        frames0 = page.evaluate("() => window.__mapFrames")
+        for _ in range(6):
+            page.locator("[data-testid=play]").click()
+            page.wait_for_selector(".vm-unit[data-state=dispatched]", timeout=40_000)
+            page.locator("[data-testid=pause]").click()
+            page.wait_for_function("() => document.querySelector('[data-testid=pause]')"
+                                   ".disabled", timeout=10_000)
+            page.wait_for_timeout(600)              # the glide after the last state ends
+            if page.locator(".vm-unit[data-state=dispatched]").count():
+                break
+        assert page.evaluate("() => window.__mapFrames") > frames0 + 10
+        driving = page.locator(".vm-unit[data-state=dispatched]").first.get_attribute("data-id")
+        sel = f".vm-unit[data-id='{driving}']"
+        before = _transform(page, sel)
+        clock = page.locator("[data-testid=clock]").inner_text()
+        page.locator("[data-testid=step]").click()
+        page.wait_for_function("(c) => document.querySelector('[data-testid=clock]')"
+                               ".innerText !== c", arg=clock, timeout=20_000)
+        page.wait_for_timeout(600)
+        after = _transform(page, sel)
+        xy = [tuple(map(float, re.findall(r"-?\d+\.?\d*", s))) for s in (before, after)]
+        assert math.dist(*xy) > 0.5, (before, after)
+
+        # Zoom in: the map's scale grows; a click on an incident opens its case story.
+        world = _transform(page, ".vm-world")
+        page.locator(".vm-zoom-in").click()
+        page.wait_for_function("(w) => document.querySelector('.vm-world')"
+                               ".getAttribute('transform') !== w", arg=world, timeout=5_000)
+        page.locator(".vm-zoom-fit").click()
+        incident = page.locator(".vm-incident").first
+        ident = incident.get_attribute("data-id")
+        incident.dispatch_event("click")
+        page.wait_for_function("(i) => document.querySelector('[data-testid=case-story]')"
+                               ".innerText.includes('#' + i)", arg=ident, timeout=20_000)
+        browser.close()
+    assert not errors, errors
