@@ -87,8 +87,7 @@ def server(tmp_path, request):
 # controller, card titles and step counter); none may remain after switching to Chinese.
 ENGLISH_CONTROLS = ("Controls", "Play Interval", "Render Interval", "Use Threads", "Reset",
                     "Step", "Play", "Pause", "Model Parameters", "Time:", "Page 0", "Run")
-MAP_READY = ("() => document.querySelectorAll('[data-testid=map] svg .vm-community').length > 0"
-             " && document.querySelectorAll('[data-testid=map] svg .vm-unit').length > 0")
+MAP_READY = "() => document.querySelectorAll('[data-testid=map] svg .vm-community').length > 0"
 
 
 def _id(name: str) -> str:
