@@ -31,3 +31,17 @@ def test_bad_input_exits_2(tmp_path, capsys):
     bad.write_text("events:\n  - at: 1\n    kind: unit_absence\n    share: 2\n")
     assert animate.main([f"timeline={bad}"]) == 2
     assert "bad.yaml, line 4: events[0].share" in capsys.readouterr().err
+
+
+def test_mp4_with_the_bundled_ffmpeg(tmp_path):
+    import pytest
+
+    if animate.ffmpeg() is None:
+        pytest.skip("no ffmpeg (pip install imageio-ffmpeg)")
+    out = tmp_path / "fest.mp4"
+    code = animate.main(["small_district/festival_night", "--frames", "3",
+                         "--hours-per-frame", "6", "--out", str(out)])
+    assert code == 0
+    head = out.read_bytes()[:12]
+    assert head[4:8] == b"ftyp", head           # an MP4 container
+    assert out.stat().st_size > 20_000

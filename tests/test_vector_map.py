@@ -149,3 +149,22 @@ def test_map_in_the_browser(server, festival):  # noqa: F811
                                ".innerText.includes('#' + i)", arg=ident, timeout=20_000)
         browser.close()
     assert not errors, errors
+
+
+def test_export_draws_the_same_state(festival):
+    """The slide export draws from map_state: one marker per unit, one ring per incident, one
+    badge per community with open disputes."""
+    from matplotlib.figure import Figure
+
+    from experiments.demo.map import draw_map
+
+    m, _, _ = festival
+    s = map_state(m)
+    ax = Figure().add_subplot()
+    draw_map(ax, m, "en", state=s)
+    by_z = {}
+    for c in ax.collections:
+        by_z[c.get_zorder()] = by_z.get(c.get_zorder(), 0) + len(c.get_offsets())
+    assert by_z.get(9, 0) == len(s["units"]) > 0
+    assert by_z.get(7, 0) == len(s["incidents"])
+    assert by_z.get(5, 0) == len(s["badges"])

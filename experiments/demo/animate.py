@@ -4,10 +4,13 @@
     python -m experiments.animate festival_night --lang zh --fps 4      # a timeline's scenario
     python -m experiments.animate scenario=small_district seed=3 --out slides/week.mp4
 
-Each frame is the demo's map beside its three charts after ``--hours-per-frame`` simulated hours.
-Output defaults to ``results/animations/<scenario>[_<timeline>].gif``; it is written to a
-temporary name and renamed, so a half-written file never sits under the final name.  MP4 needs
-ffmpeg on the PATH.
+Each frame, after ``--hours-per-frame`` simulated hours, is the trainers' map (drawn by the same
+rules and from the same ``map_state`` as the browser page, with its legend) beside the page's
+three charts, under a title with the clock and the timeline's teaching note.  Output defaults to
+``results/animations/<scenario>[_<timeline>].mp4`` when an ffmpeg is at hand (the one bundled
+by ``imageio-ffmpeg``, or one on the PATH), ``.gif`` otherwise; it is written to a temporary
+name and renamed, so a half-written file never sits under the final name.  A progress bar on
+stderr counts the frames.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import os
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from sim.config import ConfigError
@@ -74,19 +78,32 @@ def _is_file(path) -> bool:
         return False
 
 
+def ffmpeg() -> str | None:
+    """An ffmpeg executable: imageio-ffmpeg's bundled one, else one on the PATH, else None."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return shutil.which("ffmpeg")
+
+
 def default_out(cfg: dict, timeline) -> Path:
     name = cfg["scenario"]["name"] + (f"_{timeline.name}" if timeline else "")
-    return ROOT / "results" / "animations" / f"{name}.gif"
+    return ROOT / "results" / "animations" / f"{name}{'.mp4' if ffmpeg() else '.gif'}"
 
 
 def render(cfg: dict, out: Path, frames: int | None, fps: float, hours_per_frame: float,
-           lang: str = "en") -> Path:
+           lang: str = "en", timeline=None) -> Path:
     """Step the model and write one frame per `hours_per_frame`; returns the written path."""
+    import matplotlib
     from matplotlib.animation import FFMpegWriter, PillowWriter
     from matplotlib.figure import Figure
+    from tqdm import tqdm
 
     from experiments.demo.charts import draw_busy, draw_disputes, draw_response
     from experiments.demo.map import draw_map
+    from experiments.demo.text import clock, t
     from sim import Simulation
     from sim.config import parse_config
 
@@ -96,24 +113,38 @@ def render(cfg: dict, out: Path, frames: int | None, fps: float, hours_per_frame
     total = int(-(-model.end_minutes // (run.sim.tick_minutes * ticks_per_frame))) + 1
     n = total if frames is None else max(1, min(frames, total))
 
-    fig = Figure(figsize=(12.8, 7.2), dpi=80)
-    ax_map = fig.add_axes((0.02, 0.06, 0.42, 0.88))
-    chart_axes = [fig.add_axes((0.70, y, 0.28, 0.24)) for y in (0.70, 0.38, 0.06)]
+    fig = Figure(figsize=(16.0, 9.0), dpi=80)
+    ax_map = fig.add_axes((0.01, 0.13, 0.50, 0.78))
+    chart_axes = [fig.add_axes((0.77, y, 0.21, 0.22)) for y in (0.69, 0.39, 0.09)]
     charts = (draw_disputes, draw_response, draw_busy)
+    name = run.scenario.name
+    if timeline is not None:
+        name = f"{timeline.title.get(lang) or timeline.name} · {name}"
+    title = fig.text(0.01, 0.975, "", fontsize=16, weight="bold", va="top")
+    note = ""
+    if timeline is not None and timeline.teaching_note.get(lang):
+        note = textwrap.fill(" ".join(timeline.teaching_note[lang].split()),
+                             width=150 if lang == "en" else 75)
+    fig.text(0.01, 0.01, note, fontsize=10, va="bottom", wrap=True)
 
     def draw():
         ax_map.clear()
         draw_map(ax_map, model, lang)
+        title.set_text(f"{t('title', lang)}: {name} · {clock(model.now, lang)}")
         for ax, chart in zip(chart_axes, charts, strict=True):
             ax.clear()
             chart(ax, model, lang)
 
-    writer = PillowWriter(fps=fps) if out.suffix.lower() == ".gif" else FFMpegWriter(fps=fps)
+    if out.suffix.lower() == ".gif":
+        writer = PillowWriter(fps=fps)
+    else:
+        matplotlib.rcParams["animation.ffmpeg_path"] = ffmpeg()
+        writer = FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
     try:
         with writer.saving(fig, str(tmp), dpi=80):
-            for i in range(n):
+            for i in tqdm(range(n), desc=out.name, unit="frame", file=sys.stderr):
                 if i:
                     for _ in range(ticks_per_frame):
                         if model.running:
@@ -145,11 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     if out.suffix.lower() not in (".gif", ".mp4"):
         print(f"error: --out: must end in .gif or .mp4, got {out}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    if out.suffix.lower() == ".mp4" and shutil.which("ffmpeg") is None:
-        print("error: MP4 needs ffmpeg on the PATH (Debian: apt-get install ffmpeg); "
+    if out.suffix.lower() == ".mp4" and ffmpeg() is None:
+        print("error: MP4 needs ffmpeg (pip install imageio-ffmpeg, or apt-get install ffmpeg); "
               "use --out <name>.gif instead", file=sys.stderr)
         return EXIT_NO_FFMPEG
-    path = render(cfg, out, args.frames, args.fps, args.hours_per_frame, args.lang)
+    path = render(cfg, out, args.frames, args.fps, args.hours_per_frame, args.lang, timeline)
     print(path)
     return 0
 

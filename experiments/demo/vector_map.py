@@ -13,6 +13,7 @@ Coordinates are the model's km frame with y flipped (SVG's y grows downwards), r
 
 from __future__ import annotations
 
+import colorsys
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,33 @@ ASSETS = Path(__file__).parent / "assets"
 SIMPLIFY_KM = 0.01          # polygon outlines to 10 m: invisible at any zoom the page offers
 ROAD_ORDER = ("residential", "tertiary", "secondary", "primary", "trunk_link", "trunk")
 LEVEL_RANK = {"community": 0, "street": 1, "district": 2}
+# The drawing rules, one place for both renderers (the browser gets them with the layers).
+STYLE = {
+    "state": {"patrolling": "#2e8b57", "dispatched": "#ff8c00", "on_scene": "#d62728",
+              "reporting": "#9467bd", "duty": "#7f7f7f", "returning": "#1f77b4"},
+    "priority": {1: "#b10026", 2: "#fc4e2a", 3: "#f0a030"},
+    "level": {"community": "#f7dc6f", "street": "#eb984e", "district": "#cb4335"},
+    "hotspot": {"complex_public_order": "#7b3294", "hospital": "#008080", "school": "#b8860b",
+                "transit": "#4b0082", "scenic": "#c71585"},
+    # road class: (colour, width in screen pixels)
+    "road": {"trunk": ("#e39b2d", 3.2), "trunk_link": ("#e39b2d", 2.2),
+             "primary": ("#f2c14e", 2.6), "secondary": ("#c9b27c", 2.0),
+             "tertiary": ("#b0b0b0", 1.4), "residential": ("#cfcfcf", 0.9)},
+    "bridge": "#5d4037", "water": "#6baed6", "grid": "#1565c0", "community_edge": "#9e9e9e",
+    "selected": "#00bcd4",
+}
+BUSY_STATES = ("dispatched", "on_scene", "reporting")
+
+
+def community_fill(n: int) -> str:
+    """A pale colour per community number (neighbours differ: the hue steps by 47 degrees)."""
+    r, g, b = colorsys.hls_to_rgb(((n * 47) % 360) / 360, 0.88, 0.45)
+    return f"#{round(255 * r):02x}{round(255 * g):02x}{round(255 * b):02x}"
+
+
+def badge_radius(parties: int, amount_yuan: float) -> float:
+    """Badge radius in screen pixels: grows with the parties involved and the sum at stake."""
+    return 9 + 2.2 * math.sqrt(parties) + 2.5 * math.log10(1 + amount_yuan / 10_000)
 MAP_TEXT = {
     "community": ("community", "社区"), "street": ("street", "街道"),
     "district": ("district", "区"),
@@ -78,16 +106,20 @@ def static_layers(d) -> dict:
         for n, g in enumerate(geoms, start=1):
             g = shapely.simplify(g, SIMPLIFY_KM, preserve_topology=True)
             p = g.representative_point() if not g.is_empty else shapely.Point(0, 0)
-            out.append({"n": n, "d": _path(g, h), "x": round(p.x, 3), "y": round(h - p.y, 3)})
+            out.append({"n": n, "d": _path(g, h), "x": round(p.x, 3), "y": round(h - p.y, 3),
+                        "fill": community_fill(n)})
         return out
 
     roads: dict[str, list] = {}
     for geom, cls in zip(s["roads"], s["road_class"], strict=True):
         roads.setdefault(cls, []).append(geom)
     bridges = [g for g, b in zip(s["roads"], s["bridge"], strict=True) if b]
+    x0, y0, x1, y1 = shapely.union_all(s["communities"]).bounds
     out = {
         "key": f"{id(d)}",
         "w": h, "h": h,
+        # what the map shows at first: the district's communities, not the whole square
+        "bounds": [round(x0, 3), round(h - y1, 3), round(x1, 3), round(h - y0, 3)],
         "communities": labelled(s["communities"]),
         "grids": labelled(s["grids"]),
         "roads": [{"cls": c, "d": "".join(_path(g, h) for g in roads[c])}
@@ -95,6 +127,7 @@ def static_layers(d) -> dict:
                                                         if c in ROAD_ORDER else -1))],
         "bridges": "".join(_path(g, h) for g in bridges),
         "water": "".join(_path(g, h) for g in s["water"]),
+        "style": STYLE,
         "hotspots": [{"kind": str(k), "x": round(float(x), 3), "y": round(h - float(y), 3)}
                      for k, x, y in zip(d.hotspot_kind, d.hx, d.hy, strict=True)],
     }
@@ -127,17 +160,19 @@ def map_state(model) -> dict:
     A driving unit carries the road still ahead and its arrival minute ``t1``."""
     now = float(model.now)
     h = float(model.district.side_km)
-    where = getattr(model, "shown_xy", lambda u: (u.x, u.y))
     units = []
     for u in model.units:
         if u.state == "off_duty":
             continue
-        x, y = where(u)
+        trip = u.trip
+        driving = trip is not None and u.state in ("dispatched", "returning")
+        # While driving, where it is on its road (the dispatcher's copy moves on the patrol
+        # clock only); as DemoModel.shown_xy.
+        x, y = trip.position(now) if driving else (u.x, u.y)
         rec = {"id": u.name, "type": u.unit_type, "state": u.state, "x": _r(x), "y": _r(h - y)}
         if u.incident is not None:
             rec["job"] = u.incident.incident_id
-        trip = u.trip
-        if trip is not None and u.state in ("dispatched", "returning") and now < trip.t1:
+        if driving and now < trip.t1:
             xs, ys = trip.rest(now)
             rec["path"] = [[_r(a), _r(h - b)] for a, b in zip(xs, ys, strict=True)]
             rec["t1"] = _r(trip.t1)
@@ -163,7 +198,9 @@ def map_state(model) -> dict:
         if LEVEL_RANK.get(dsp.level, 0) > LEVEL_RANK[b["level"]]:
             b["level"] = dsp.level
     badges = [{"c": c + 1, "x": lay["communities"][c]["x"], "y": lay["communities"][c]["y"],
-               **b, "amount": round(b["amount"])} for c, b in sorted(per.items())]
+               **b, "amount": round(b["amount"]),
+               "r": round(badge_radius(b["parties"], b["amount"]), 1)}
+              for c, b in sorted(per.items())]
     return {"now": now, "units": units, "incidents": incidents, "badges": badges}
 
 
