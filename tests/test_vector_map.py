@@ -147,6 +147,9 @@ def test_map_in_the_browser(server, festival):  # noqa: F811
         incident.dispatch_event("click")
         page.wait_for_function("(i) => document.querySelector('[data-testid=case-story]')"
                                ".innerText.includes('#' + i)", arg=ident, timeout=20_000)
+        # The picked incident is ringed on the map.
+        page.wait_for_selector(f".vm-incident.vm-selected[data-id='{ident}'] .vm-selring",
+                               timeout=10_000)
         browser.close()
     assert not errors, errors
 
