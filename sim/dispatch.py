@@ -364,7 +364,7 @@ class Dispatcher:
         end = unit.shift_end_after(now)
         length = unit.shift_hours * 60.0
         start = end - length
-        u = self.rng.random(2)
+        u = self.rng.random(2).tolist()
         plan = []
         if t.handover_min > 0 and now - start < 1e-6 * length + 1e-9:
             plan.append((now, "handover", t.handover_min))
