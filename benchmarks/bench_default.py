@@ -10,6 +10,7 @@ through the same number of events in the same process (the floor any SimPy model
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import io
 import pstats
@@ -25,8 +26,24 @@ TARGET_S = 10.0     # issue 8: a default year in at most 10 s here
 TARGET_RSS_GB = 1.5
 
 
-def bare_event_loop(n_incidents: int, horizon_min: float, seed: int = 0) -> float:
-    """Seconds for a bare SimPy program to run n incident processes of three timeouts each."""
+def events_scheduled(env: simpy.Environment) -> int:
+    """SimPy events an environment has scheduled so far (its event-id counter)."""
+    return next(copy.copy(env._eid))
+
+
+class _Recorded(simpy.Environment):
+    """An environment that keeps a handle on itself, so the benchmark can count its events."""
+
+    last = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _Recorded.last = self
+
+
+def bare_event_loop(n_incidents: int, horizon_min: float, seed: int = 0) -> tuple[float, int]:
+    """Seconds for a bare SimPy program to run n incident processes of three timeouts each,
+    and the events it scheduled."""
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
 
@@ -44,7 +61,7 @@ def bare_event_loop(n_incidents: int, horizon_min: float, seed: int = 0) -> floa
     env.process(source())
     t0 = time.perf_counter()
     env.run(until=horizon_min)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, events_scheduled(env)
 
 
 def main() -> None:
@@ -52,6 +69,7 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=365.0)
     ap.add_argument("--profile", action="store_true", help="print the top 15 profile entries")
     args = ap.parse_args()
+    simpy.Environment = _Recorded       # only this process: to count the model's events
     sim = Simulation.from_overrides([f"sim.days={args.days}", "sim.progress=false"])
     profiler = cProfile.Profile() if args.profile else None
     t0 = time.perf_counter()
@@ -63,7 +81,9 @@ def main() -> None:
     wall = time.perf_counter() - t0
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     n = len(result.incidents)
-    bare = bare_event_loop(n, args.days * 1440)
+    events = events_scheduled(_Recorded.last)
+    simpy.Environment = _Recorded.__base__
+    bare, bare_events = bare_event_loop(n, args.days * 1440)
     print(f"default scenario, {args.days:g} days: {n:,} incidents, "
           f"{len(result.disputes):,} disputes")
     print(f"  wall           : {wall:6.1f} s   (target {TARGET_S:g} s: ratio "
@@ -72,6 +92,9 @@ def main() -> None:
           f"{rss_gb / TARGET_RSS_GB:.2f})")
     print(f"  bare SimPy loop: {bare:6.1f} s for the same incidents (model / bare "
           f"{wall / bare:.1f})")
+    print(f"  SimPy events   : {events / n:6.1f} per incident ({events:,}; the bare loop "
+          f"{bare_events / n:.1f}); {wall / events * 1e6:.1f} µs per event, bare "
+          f"{bare / bare_events * 1e6:.1f}")
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)

@@ -111,8 +111,13 @@ class Dispatcher:
         n = len(units)
         self.x = np.zeros(n)
         self.y = np.zeros(n)
+        # Where each unit joins the road network, kept with its position: dispatch then asks
+        # the travel table about every unit in one gather.
+        self.node = np.zeros(n, dtype=np.int64)
+        self.leg = np.zeros(n)
         self.free = np.zeros(n, dtype=bool)
         self.grid = np.array([u.home_grid for u in units], dtype=np.int64)
+        self.in_grid = [self.grid == g for g in range(n_grids)]
         eligible = {name: tuple(sorted(set(t.priorities))) for name, t in unit_types.items()}
         # eligible_mask[p]: units that may be sent as the primary unit to priority p.
         self.eligible_mask = {
@@ -142,8 +147,21 @@ class Dispatcher:
 
     def move(self, unit: PatrolUnit, x: float, y: float) -> None:
         unit.x, unit.y = x, y
-        self.x[unit.index] = x
-        self.y[unit.index] = y
+        i = unit.index
+        self.x[i] = x
+        self.y[i] = y
+        if self.travel is not None:
+            self.node[i], self.leg[i] = self.travel.snap(x, y)
+
+    def move_many(self, idx: list[int], x: np.ndarray, y: np.ndarray) -> None:
+        """`move` for many units at once (the patrols' new beat points each tick)."""
+        self.x[idx] = x
+        self.y[idx] = y
+        if self.travel is not None:
+            self.node[idx], self.leg[idx] = self.travel.snap_many(x, y)
+        for i, ux, uy in zip(idx, x.tolist(), y.tolist(), strict=True):
+            unit = self.units[i]
+            unit.x, unit.y = ux, uy
 
     def travel_time(self, unit: PatrolUnit, x: float, y: float) -> float:
         """Minutes from the unit's position to (x, y): turnout plus the road network at this
@@ -154,9 +172,9 @@ class Dispatcher:
             ux, uy = unit.position_on_trip(self.env.now)
         return self.travel.minutes(unit.index, ux, uy, x, y, self.env.now)
 
-    def travel_times(self, idx: np.ndarray, x: float, y: float) -> np.ndarray:
-        """`travel_time` for the units `idx` at once, from the position arrays."""
-        return self.travel.minutes_many(idx, self.x[idx], self.y[idx], x, y, self.env.now)
+    def travel_times(self, x: float, y: float) -> np.ndarray:
+        """`travel_time` for every unit at once, from the position arrays."""
+        return self.travel.minutes_all(self.node, self.leg, x, y, self.env.now)
 
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run): the
@@ -167,6 +185,9 @@ class Dispatcher:
                               else d.cross_grid_handoff_min_no_platform)
         if not d.travel:
             self.handoff_own = self.handoff_cross = 0.0
+        # handoff_to[g]: every unit's hand-off delay for an incident in grid g.
+        self.handoff_to = [np.where(own, self.handoff_own, self.handoff_cross)
+                           for own in self.in_grid]
 
     def handoff(self, unit: PatrolUnit, incident) -> float:
         return self.handoff_own if unit.home_grid == incident.grid else self.handoff_cross
@@ -195,34 +216,25 @@ class Dispatcher:
                 mask = mask & ~self.eligible_mask[1]
         if self.rule == "own_then_lowest_index":
             return self._own_then_lowest_index(incident, mask)
-        cand = np.flatnonzero(self.free & mask)
+        ok = self.free & mask
         if self.rule == "own_grid":
-            cand = cand[self.grid[cand] == incident.grid]
-        if not len(cand):
+            ok &= self.in_grid[incident.grid]
+        if not ok.any():
             return None
-        eta = self.travel_times(cand, incident.x, incident.y)
-        own = None
-        if self.handoff_own != self.handoff_cross:
-            own = self.grid[cand] == incident.grid
-            eta += np.where(own, self.handoff_own, self.handoff_cross)
-        else:
-            eta += self.handoff_own
-        if check_reach and self.limited[cand].any():
-            ok = eta <= self.reach[cand]
-            cand, eta = cand[ok], eta[ok]
-            if own is not None:
-                own = own[ok]
-            if not len(cand):
-                return None
-        best = int(np.argmin(eta))
-        if self.rule == "own_then_nearest":
-            if own is None:
-                own = self.grid[cand] == incident.grid
-            if not own[best] and own.any():
-                mine = int(np.argmin(np.where(own, eta, INF)))
-                if eta[mine] - eta[best] <= self.cfg.own_grid_tolerance_min:
-                    best = mine
-        return self.units[int(cand[best])]
+        eta = self.travel_times(incident.x, incident.y)
+        eta += self.handoff_to[incident.grid]
+        if check_reach:
+            ok &= eta <= self.reach
+        eta = np.where(ok, eta, INF)
+        best = int(eta.argmin())
+        if eta[best] == INF:
+            return None
+        if self.rule == "own_then_nearest" and self.grid[best] != incident.grid:
+            mine = np.where(self.in_grid[incident.grid], eta, INF)
+            m = int(mine.argmin())
+            if mine[m] - eta[best] <= self.cfg.own_grid_tolerance_min:
+                best = m
+        return self.units[best]
 
     def _p3_may_take_p1_units(self, spare: int) -> bool:
         """Whether more than the reserve of units able to answer priority 1 are free, counting
@@ -242,17 +254,20 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ requests & releases
 
-    def request(self, incident) -> simpy.Event | None:
-        """An event that fires with the assigned unit; None if the incident overflows.  A
-        waiting request can be withdrawn with `withdraw`."""
-        event = self.env.event()
+    def send(self, incident) -> PatrolUnit | None:
+        """The unit sent to `incident` now (assigned to it), or None if none may go."""
         unit = self.find_unit(incident)
         if unit is not None:
             self.assign(unit, incident)
-            event.succeed(unit)
-            return event
+        return unit
+
+    def wait(self, incident) -> simpy.Event | None:
+        """For an incident no unit could take: an event that fires with the unit that takes
+        it from the queue (withdraw it with `withdraw`), or None if it goes to the backup
+        force instead."""
         if self.cfg.overflow == "backup":
             return None
+        event = self.env.event()
         event.entry = self.queue.push(incident, event)
         return event
 
@@ -349,7 +364,7 @@ class Dispatcher:
         end = unit.shift_end_after(now)
         length = unit.shift_hours * 60.0
         start = end - length
-        u = self.rng.random(2)
+        u = self.rng.random(2).tolist()
         plan = []
         if t.handover_min > 0 and now - start < 1e-6 * length + 1e-9:
             plan.append((now, "handover", t.handover_min))

@@ -384,21 +384,23 @@ class IncidentDesk:
     def _assigned(self, inc: Incident, u_patience: float):
         """The unit sent to `inc`; None if it went to the backup force or its caller gave up
         waiting in the queue."""
-        request = self.dispatcher.request(inc)
+        unit = self.dispatcher.send(inc)
+        if unit is not None:
+            return unit
+        request = self.dispatcher.wait(inc)
         if request is None:
             inc.overflow = True          # handed to the backup force outside the model
             self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
             self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
             self._done(inc)
             return None
-        if not request.triggered:
-            patience = self._patience(inc.priority, u_patience)
-            if patience < INF:
-                yield request | self.env.timeout(patience)
-                if not request.triggered:
-                    self.dispatcher.withdraw(request)
-                    self._abandon(inc)
-                    return None
+        patience = self._patience(inc.priority, u_patience)
+        if patience < INF:
+            yield request | self.env.timeout(patience)
+            if not request.triggered:
+                self.dispatcher.withdraw(request)
+                self._abandon(inc)
+                return None
         return (yield request)
 
     def _patience(self, priority: int, u: float) -> float:

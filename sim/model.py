@@ -202,12 +202,10 @@ class DistrictModel(mesa.Model):
         if not idx:
             return
         x, y = self._patrol_points(idx)
-        self.dispatcher.x[idx] = x
-        self.dispatcher.y[idx] = y
-        for i, ux, uy in zip(idx, x.tolist(), y.tolist(), strict=True):
+        self.dispatcher.move_many(idx, x, y)
+        for i in idx:
             u = self.units[i]
-            u.x = u.beat_x = ux
-            u.y = u.beat_y = uy
+            u.beat_x, u.beat_y = u.x, u.y
 
     # ------------------------------------------------------------------ stepping
 

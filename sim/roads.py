@@ -296,6 +296,12 @@ class Travel:
         self._per_km = 1.0 / district.cell_km
         self._cell_nx = net.graph.x[district.cell_node].tolist()
         self._cell_ny = net.graph.y[district.cell_node].tolist()
+        # For dispatch, which asks "every unit to this point": rows of minutes *to* a node, so
+        # the question is one contiguous gather.  Walking is undirected (its table is
+        # symmetric); driving has one-way streets, hence the transposed copy.
+        self.drive_to = np.ascontiguousarray(self.drive.T)
+        self.any_walker = bool(walking.any())
+        self._drive_coef: tuple[int, np.ndarray] = (-1, self.drive_on)
 
     def hour_factor(self, now: float) -> float:
         return self.congestion[int(now // 60.0) % 24]
@@ -327,23 +333,31 @@ class Travel:
         return (self._turnout[i] + self._drive_on[i] * self._drive_flat[pair]
                 * self.congestion[int(now // 60.0) % 24] + leg * self._min_per_km[i])
 
-    def minutes_many(self, idx: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: float,
-                     y1: float, now: float) -> np.ndarray:
-        """Units `idx` at (x0, y0) to one point (vectorised)."""
+    def snap_many(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`snap` for arrays of points."""
         last = self._n_side - 1
         # A unit on its way may be off the raster (a road through a neighbouring district).
-        # np.minimum/np.maximum rather than np.clip: clip checks dtype limits on every call,
-        # which cost a twentieth of a default year (this runs once per dispatch decision).
-        i = np.minimum(np.maximum((x0 * self._per_km).astype(np.int64), 0), last)
-        j = np.minimum(np.maximum((y0 * self._per_km).astype(np.int64), 0), last)
-        cell = j * self._n_side + i
-        a = self._cell_node[cell]
+        i = np.minimum(np.maximum((x * self._per_km).astype(np.int64), 0), last)
+        j = np.minimum(np.maximum((y * self._per_km).astype(np.int64), 0), last)
+        node = self._cell_node[j * self._n_side + i]
+        return node, np.hypot(x - self._nx[node], y - self._ny[node])
+
+    def minutes_all(self, node: np.ndarray, leg: np.ndarray, x1: float, y1: float,
+                    now: float) -> np.ndarray:
+        """Every unit, from its road node `node` (`leg` km away from it), to (x1, y1) leaving
+        at `now` (vectorised over all units: at a few hundred units a handful of whole-array
+        operations is cheaper than picking the free ones out first)."""
         b, leg_b = self.snap(x1, y1)
-        leg = np.hypot(x0 - self._nx[a], y0 - self._ny[a]) + leg_b
-        drive = self.drive[a, b] * (self.drive_on[idx] * self.hour_factor(now))
-        if self.walk_mask[idx].any():
-            drive = np.where(self.walk_mask[idx], self.walk[a, b] * self.min_per_km[idx], drive)
-        return self.turnout[idx] + drive + leg * self.min_per_km[idx]
+        hour = int(now // 60.0) % 24
+        if self._drive_coef[0] != hour:
+            self._drive_coef = (hour, self.drive_on * self.congestion[hour])
+        t = self.drive_to[b][node] * self._drive_coef[1]
+        if self.any_walker:
+            # `where`, not a sum: a walker's 0 times an unreachable drive (inf) is nan.
+            t = np.where(self.walk_mask, self.walk[b][node] * self.min_per_km, t)
+        t += (leg + leg_b) * self.min_per_km
+        t += self.turnout
+        return t
 
     def trip(self, unit, x1: float, y1: float, t0: float, t1: float) -> Trip:
         """The unit's drive (or walk) from where it is to (x1, y1), from t0 to t1."""

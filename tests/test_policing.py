@@ -104,9 +104,11 @@ def test_freed_unit_takes_the_most_urgent_waiting_call():
     car = next(u for u in model.units if u.unit_type == "police" and u.state == "patrolling")
     _only_free(model, [car])
     busy = _incident(0, 2, car.home_grid, car.x, car.y)
-    assert d.request(busy).value is car          # the only free unit takes it
-    waiting = [d.request(_incident(i, p, car.home_grid, car.x, car.y, t=i))
-               for i, p in [(1, 3), (2, 2), (3, 1), (4, 2)]]
+    assert d.send(busy) is car                   # the only free unit takes it
+    calls = [_incident(i, p, car.home_grid, car.x, car.y, t=i)
+             for i, p in [(1, 3), (2, 2), (3, 1), (4, 2)]]
+    assert all(d.send(inc) is None for inc in calls)
+    waiting = [d.wait(inc) for inc in calls]
     assert len(d.queue) == 4
     car.state = "reporting"
     d.release(car)
