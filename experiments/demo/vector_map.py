@@ -145,6 +145,7 @@ def labels(model, lang: str) -> dict:
     out = {k: t(k, lang) for k in keys}
     out.update({k: _mt(k, lang) for k in MAP_TEXT})
     out.update({f"p{p}": t("incident_open", lang, p=p) for p in (1, 2, 3)})
+    out["grid_label"] = t("grid", lang, n="{n}")          # "G{n}" / "网格{n}", filled in by JS
     out["unit_types"] = [k for k in ("police", "armed_patrol", "rapid_response", "guard")
                          if k in model.cfg.scenario.units]
     out["hotspot_kinds"] = sorted(set(model.district.hotspot_kind.tolist()))
