@@ -171,3 +171,14 @@ def test_export_draws_the_same_state(festival):
     assert by_z.get(9, 0) == len(s["units"]) > 0
     assert by_z.get(7, 0) == len(s["incidents"])
     assert by_z.get(5, 0) == len(s["badges"])
+
+
+def test_a_click_on_a_unit_follows_its_job(festival):
+    from experiments.demo.app import _picked_incident
+
+    m, _, _ = festival
+    busy = next(u for u in m.units if u.incident is not None)
+    idle = next(u for u in m.units if u.incident is None)
+    assert _picked_incident(m, "unit", busy.name) == busy.incident.incident_id
+    assert _picked_incident(m, "unit", idle.name) is None
+    assert _picked_incident(m, "incident", "7") == 7
