@@ -377,7 +377,7 @@ class IncidentDesk:
         travel = self.dispatcher.eta(unit, inc)
         if self.model.narrative is not None:
             self.model.log("unit_dispatched", unit=unit.name, kind=inc.kind, grid=inc.grid + 1,
-                           minutes=travel)
+                           minutes=travel, id=inc.incident_id)
         on_scene = self.service.draw(on_scene_mean, draws.scene)
         yield from self.work(inc, unit, on_scene, travel, draws.report)
 
@@ -391,7 +391,8 @@ class IncidentDesk:
         if request is None:
             inc.overflow = True          # handed to the backup force outside the model
             self._satisfy(inc, self.cfg.residents.satisfaction_overflow)
-            self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1)
+            self.model.log("incident_overflow", kind=inc.kind, grid=inc.grid + 1,
+                           id=inc.incident_id)
             self._done(inc)
             return None
         patience = self._patience(inc.priority, u_patience)
@@ -413,7 +414,8 @@ class IncidentDesk:
         inc.abandoned = True
         inc.t_abandoned = self.env.now
         self._satisfy(inc, self.cfg.residents.satisfaction_slow_response)
-        self.model.log("incident_abandoned", kind=inc.kind, grid=inc.grid + 1)
+        self.model.log("incident_abandoned", kind=inc.kind, grid=inc.grid + 1,
+                       id=inc.incident_id)
         self._done(inc)
 
     def work(self, inc: Incident, unit, on_scene: float, travel: float, u_report: float):

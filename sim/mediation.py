@@ -326,7 +326,7 @@ class Mediation:
         self.open_by_level[dispute.level] += 1
         if self.model.narrative is not None:
             self.model.log("dispute_raised", category=dispute.category,
-                           community=dispute.community + 1)
+                           community=dispute.community + 1, id=dispute.dispute_id)
         if self._redirected(dispute):
             self._close(dispute, "redirected")
         else:
@@ -370,7 +370,8 @@ class Mediation:
             if i > start:
                 dispute.escalations += 1
                 self.model.log("dispute_escalated", category=dispute.category,
-                               community=dispute.community + 1, level=level)
+                               community=dispute.community + 1, level=level,
+                               id=dispute.dispute_id)
             if not pool.mediators:
                 continue
             self._set_level(dispute, level)
@@ -425,14 +426,26 @@ class Mediation:
                 return None
             if d.single_session:
                 mediator.close_case(env.now, self._growth(dispute))
+                self._narrate_session(dispute, level, start, True)
                 return True
             p = self.settle_chance(dispute, mediator, level, put_in)
+            self._narrate_session(dispute, level, start, u_settle < p)
             if u_settle < p:
                 dispute.settle_chance = p
                 mediator.close_case(env.now, self._growth(dispute))
                 return True
         mediator.close_case(env.now, self._growth(dispute))
         return False
+
+    def _narrate_session(self, dispute: Dispute, level: str, start: float,
+                         settled: bool) -> None:
+        # The demo's case story needs each session's time and result, which the case record
+        # keeps only as a count.
+        if self.model.narrative is not None:
+            self.model.log("session_held", category=dispute.category, id=dispute.dispute_id,
+                           community=dispute.community + 1, level=level, n=dispute.sessions,
+                           start=start, settled=settled, mediator=dispute.mediator_id,
+                           mediator_kind=dispute.mediator_kind)
 
     def _session_draws(self, dispute: Dispute) -> tuple[float, float, float]:
         """The dispute's own uniforms for its next session (gap, length, settlement)."""
@@ -456,6 +469,11 @@ class Mediation:
             # The senior reviews the case with the junior: it costs the senior's hours.
             mentor.book(self.env.now, self.mcfg.mentoring_hours_per_case * 60.0)
             dispute.mentored = True
+        if self.model.narrative is not None:
+            self.model.log("dispute_taken", category=dispute.category, id=dispute.dispute_id,
+                           community=dispute.community + 1, level=level,
+                           mediator_kind=mediator.kind,
+                           mediator=mediator.unique_id, mentored=dispute.mentored)
 
     def _session_hours(self, dispute: Dispute, level: str, u_len: float,
                        backlog_days: float) -> tuple[float, float, float]:

@@ -299,9 +299,10 @@ class DistrictModel(mesa.Model):
 
     def narrate_incident(self, inc: Incident) -> None:
         if self.narrative is not None:
-            self.log("incident_reported", kind=inc.kind, grid=inc.grid + 1, priority=inc.priority)
+            self.log("incident_reported", kind=inc.kind, grid=inc.grid + 1, priority=inc.priority,
+                     id=inc.incident_id)
 
     def narrate_dispute(self, d: Dispute) -> None:
         if self.narrative is not None:
             self.log("dispute_closed", category=d.category, community=d.community + 1,
-                     outcome=d.outcome, level=d.level)
+                     outcome=d.outcome, level=d.level, id=d.dispute_id)

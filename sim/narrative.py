@@ -28,7 +28,9 @@ TEMPLATES = {
         "incident_cleared": "#{id} Unit {unit} cleared the {kind} in grid {grid}",
         "knob": "Trainer set {knob} to {value}",
         "session_held": "Dispute #{id} ({category}, community {community}): session {n} held at "
-                        "the {level} level",
+                        "the {level} level, {settled}",
+        "dispute_taken": "Dispute #{id} ({category}, community {community}) taken at the {level} "
+                         "level by {mediator_kind} mediator M{mediator}{mentored}",
     },
     "zh": {
         "note": "{text}",
@@ -46,7 +48,9 @@ TEMPLATES = {
         "unit_arrived": "#{id} {unit}到达网格{grid}{kind}现场，接报后{minutes:.0f}分钟",
         "incident_cleared": "#{id} {unit}处置完毕网格{grid}{kind}",
         "knob": "教员将{knob}设为{value}",
-        "session_held": "纠纷#{id}（社区{community}{category}）：{level}第{n}次调解",
+        "session_held": "纠纷#{id}（社区{community}{category}）：{level}第{n}次调解，{settled}",
+        "dispute_taken": ("纠纷#{id}（社区{community}{category}）由{level}{mediator_kind}"
+                          "调解员M{mediator}受理{mentored}"),
     },
 }
 
@@ -71,8 +75,14 @@ WORDS = {
         "tick_minutes": "每步分钟数", "police": "民警巡逻车在岗比例", "guard": "巡防队员在岗比例",
         "part_time": "兼职调解员在岗比例", "xiaoma": "小马调解员在岗比例", "on": "开", "off": "关",
         "own_grid": "仅本网格", "own_then_nearest": "先本网格后最近", "nearest": "最近单位",
+        # mediator kinds and a session's result
+        "mk_full_time": "专职", "mk_part_time": "兼职", "mk_xiaoma": "小马",
+        "agreement": "达成协议", "no_agreement": "未达成协议",
+        "mentored": "（老马带小马）",
     },
-    "en": {},
+    "en": {"mk_full_time": "full-time", "mk_part_time": "part-time", "mk_xiaoma": "Xiao Ma",
+           "agreement": "agreement", "no_agreement": "no agreement",
+           "mentored": " (mentored by a senior)"},
 }
 
 
@@ -86,6 +96,12 @@ def render(entry: tuple, lang: str = "en") -> str:
     """One narrative entry as a time-stamped line in `lang` ("en" or "zh")."""
     minute, key, params = entry
     words = {k: word(v, lang) if isinstance(v, str) else v for k, v in params.items()}
+    if "settled" in params:     # a session's result
+        words["settled"] = word("agreement" if params["settled"] else "no_agreement", lang)
+    if "mediator_kind" in params:   # its own words: "part_time" is also a knob's name
+        words["mediator_kind"] = word(f"mk_{params['mediator_kind']}", lang)
+    if "mentored" in params:
+        words["mentored"] = word("mentored", lang) if params["mentored"] else ""
     day, rest = divmod(minute, DAY)
     stamp = (f"day {int(day) + 1} " if lang == "en" else f"第{int(day) + 1}天 ")
     stamp += f"{int(rest // 60):02d}:{int(rest % 60):02d}"

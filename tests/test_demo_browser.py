@@ -165,6 +165,19 @@ def test_control_room(server, tmp_path):
         page.wait_for_function(MAP_READY, timeout=20_000)
         page.screenshot(path=str(results / "control_room_zh.png"))
 
+        # Follow a dispute from its board row: its story, its badge ringed on the map.
+        row = page.locator(_id("dispute-row")).first
+        ident = row.locator("td").first.inner_text()
+        row.click()
+        page.wait_for_function("(t) => document.querySelector('[data-testid=case-story]')"
+                               ".innerText.includes(t)", arg="向调解组织反映", timeout=20_000)
+        assert ident in story.inner_text()
+        page.wait_for_selector(".vm-badge.vm-selected .vm-selring", timeout=20_000)
+        # A log line that names an incident opens that incident's story.
+        page.locator(".log-case[data-case^='incident:']").first.click()
+        page.wait_for_function("() => document.querySelector('[data-testid=case-story]')"
+                               ".innerText.includes('接报')", timeout=20_000)
+
         # Reset keeps the live knobs (the tick stays 10 min) and starts again.
         page.locator(_id("reset")).click()
         _clock_is(page, "第1天 00:00")

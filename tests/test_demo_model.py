@@ -10,6 +10,7 @@ import pytest
 
 from experiments.demo import model as demo
 from experiments.demo.text import clock
+from sim.narrative import word
 from sim.timeline_file import TimelineError, load_timeline
 
 
@@ -108,3 +109,58 @@ def test_events_past_the_end_name_file_and_line(tmp_path):
         load_timeline(bad)
     msg = str(err.value)
     assert "late.yaml, line 7" in msg and "events[1].at" in msg and "\n" not in msg
+
+
+def test_dispute_story_lists_the_sessions_the_model_held(festival):
+    m = festival(seed=3)
+    m.set_tick(60)
+    while m.running:
+        m.step()
+    held = [d for d in m.mediation.disputes if d.sessions]
+    assert held, "no dispute had a session: pick a longer run"
+    for d in m.mediation.disputes:
+        story = m.dispute_story(d.dispute_id)
+        keys = [k for _, k, _ in story]
+        assert keys[0] == "dispute_raised" and story[0][0] == d.t_raised
+        sessions = [p for _, k, p in story if k == "session_held"]
+        # A session counts from its booking: one may be still to come (open) or cut short by
+        # violence; every other one is in the story.
+        booked = [p["n"] for _, k, p in story if k == "session_booked"]
+        if d.outcome == "open":
+            assert booked == ([d.sessions] if len(sessions) < d.sessions else [])
+        short = 1 if d.outcome == "violent" and len(sessions) < d.sessions else 0
+        assert [p["n"] for p in sessions] + booked == list(range(1, d.sessions + 1 - short))
+        starts = [p["start"] for p in sessions]
+        assert starts == sorted(starts) and all(s >= d.t_raised for s in starts)
+        if sessions:
+            assert sessions[0]["start"] == d.t_first_session
+            assert keys.index("dispute_taken") < keys.index("session_held")
+        # Only the last session can have reached an agreement, and it did iff settled.
+        assert not any(p["settled"] for p in sessions[:-1])
+        assert bool(sessions and sessions[-1]["settled"]) == (d.outcome == "settled")
+        assert keys.count("dispute_escalated") == d.escalations
+        assert ("dispute_closed" in keys) == (not d.is_open)
+        if not d.is_open:
+            closed = next(p for _, k, p in story if k == "dispute_closed")
+            assert closed["outcome"] == d.outcome and closed["level"] == d.level
+        taken = [p for _, k, p in story if k == "dispute_taken"]
+        if taken:
+            assert taken[-1]["mediator"] == d.mediator_id
+
+
+def test_log_lines_name_their_case(festival):
+    m = festival(seed=3)
+    m.set_tick(60)
+    while m.running:
+        m.step()
+    entries = m.narrative_entries("en", last=500)
+    cases = {case for _, case in entries if case is not None}
+    assert any(kind == "incident" for kind, _ in cases)
+    assert any(kind == "dispute" for kind, _ in cases)
+    for line, case in entries:
+        if case is None:
+            continue
+        kind, ident = case
+        case_ = m.incident(ident) if kind == "incident" else m.dispute(ident)
+        what = case_.kind if kind == "incident" else case_.category
+        assert word(what, "en") in line, line

@@ -174,11 +174,24 @@ def test_export_draws_the_same_state(festival):
 
 
 def test_a_click_on_a_unit_follows_its_job(festival):
-    from experiments.demo.app import _picked_incident
+    from experiments.demo.app import _picked_case
 
     m, _, _ = festival
     busy = next(u for u in m.units if u.incident is not None)
     idle = next(u for u in m.units if u.incident is None)
-    assert _picked_incident(m, "unit", busy.name) == busy.incident.incident_id
-    assert _picked_incident(m, "unit", idle.name) is None
-    assert _picked_incident(m, "incident", "7") == 7
+    assert _picked_case(m, "unit", busy.name) == ("incident", busy.incident.incident_id)
+    assert _picked_case(m, "unit", idle.name) is None
+    assert _picked_case(m, "incident", "7") == ("incident", 7)
+    assert _picked_case(m, "dispute", 3) == ("dispute", 3)
+
+
+def test_a_badge_follows_its_foremost_dispute(festival):
+    m, _, _ = festival
+    badges = map_state(m)["badges"]
+    assert badges
+    rank = {"community": 0, "street": 1, "district": 2}
+    for b in badges:
+        mine = [d for d in m.mediation.disputes if d.is_open and d.community + 1 == b["c"]]
+        top = m.dispute(b["top"])
+        assert top in mine
+        assert rank[top.level] == max(rank[d.level] for d in mine)

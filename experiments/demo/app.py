@@ -256,7 +256,7 @@ CELL = {"padding": "2px 8px", "text-align": "left", "white-space": "nowrap"}
 
 def _table(name: str, title: str, header: list[str], rows: list[tuple], on_pick=None,
            row_id: str | None = None, max_height: str = "300px"):
-    """A titled table with a data-testid; a row is (cells, incident id or None)."""
+    """A titled table with a data-testid; a row is (cells, the case it picks or None)."""
     with solara.v.Html(tag="div", attributes=tid(name),
                        style_=f"max-height: {max_height}; overflow-y: auto; font-size: 15px"):
         solara.Text(title, style={**BOLD, "font-size": "16px"})
@@ -306,7 +306,7 @@ def UnitBoard(model, selected):
         since = model.since.get(u.name, (u.state, now))[1]
         rows.append(((u.name, t(u.unit_type, lang), t("grid", lang, n=u.home_grid + 1),
                       t(u.state, lang), job, _minutes(now, since)),
-                     inc.incident_id if inc is not None else None))
+                     ("incident", inc.incident_id) if inc is not None else None))
     _table("unit-board", t("unit_board", lang, n=len(rows)),
            [t(h, lang) for h in ("h_unit", "h_type", "h_grid", "h_state", "h_job", "h_min")],
            rows, on_pick=selected.set, row_id="unit-row", max_height="360px")
@@ -319,7 +319,8 @@ def IncidentQueue(model, selected):
     lang = solara.use_context(Lang)
     now = model.now
     rows = [((f"#{i.incident_id}", t("priority", lang, p=i.priority), t(i.kind, lang),
-              t("grid", lang, n=i.grid + 1), _minutes(now, i.t_reported)), i.incident_id)
+              t("grid", lang, n=i.grid + 1), _minutes(now, i.t_reported)),
+             ("incident", i.incident_id))
             for i in model.waiting()]
     if not rows:
         rows = [((t("queue_empty", lang),), None)]
@@ -329,8 +330,9 @@ def IncidentQueue(model, selected):
 
 
 @solara.component
-def DisputeBoard(model):
-    """Open disputes by level, oldest first: age and the session count so far."""
+def DisputeBoard(model, selected):
+    """Open disputes by level, oldest first: age and the session count so far; a click on a
+    row follows that dispute."""
     update_counter.get()
     lang = solara.use_context(Lang)
     now = model.now
@@ -339,21 +341,32 @@ def DisputeBoard(model):
                    key=lambda d: (order.get(d.level, 9), d.t_raised))
     rows = [((f"#{d.dispute_id}", t(d.level, lang), t(d.category, lang), d.n_parties,
               f"{d.amount_yuan / 1e4:,.1f}", f"{(now - d.t_raised) / 1440:.1f}", d.sessions),
-             None) for d in open_[:40]]
+             ("dispute", d.dispute_id)) for d in open_[:40]]
     _table("dispute-board", t("dispute_board", lang, n=len(open_)),
            [t(h, lang) for h in ("h_id", "h_level", "h_category", "h_parties", "h_amount",
-                                 "h_age", "h_sessions")], rows, max_height="220px")
+                                 "h_age", "h_sessions")], rows, on_pick=selected.set,
+           row_id="dispute-row", max_height="220px")
+
+
+def _story_line(text: str) -> None:
+    solara.v.Html(tag="div", children=[text])
 
 
 @solara.component
-def CaseStory(model, selected):
-    """The picked incident's story: reported, dispatched (unit, ETA), arrived, cleared."""
+def CaseStory(model, selected, on_pick):
+    """The followed case's story: an incident's (reported, dispatched with unit and ETA,
+    arrived, cleared) or a dispute's (raised, taken by whom, sessions, escalations, outcome)."""
     update_counter.get()
     lang = solara.use_context(Lang)
-    inc = model.incident(selected.value) if selected.value is not None else None
+    kind, ident = selected.value or (None, None)
+    inc = model.incident(ident) if kind == "incident" else None
+    dispute = model.dispute(ident) if kind == "dispute" else None
     with solara.v.Html(tag="div", attributes=tid("case-story"), style_="font-size: 15px"):
         solara.v.Html(tag="div", children=[t("case_story", lang)],
                       style_="font-weight: bold; font-size: 16px")
+        if dispute is not None:
+            DisputeStory(model, dispute, lang, on_pick)
+            return
         if inc is None:
             solara.v.Html(tag="div", children=[t("pick_case", lang)])
             return
@@ -363,8 +376,7 @@ def CaseStory(model, selected):
 
         def line(key, minute, **extra):
             if not math.isnan(minute):
-                solara.v.Html(tag="div", children=[f"{clock(minute, lang)}  "
-                                                   f"{t(key, lang, **extra)}"])
+                _story_line(f"{clock(minute, lang)}  {t(key, lang, **extra)}")
 
         line("story_reported", inc.t_reported)
         if not math.isnan(inc.t_dispatched):
@@ -380,17 +392,71 @@ def CaseStory(model, selected):
 
 
 @solara.component
-def LogView(model):
-    """What just happened, newest first."""
+def DisputeStory(model, d, lang: str, on_pick):
+    """A dispute's story, each line at the minute it happened; a violent ending names the
+    incident it became (a click follows that incident)."""
+    amount = f"{d.amount_yuan / 1e4:,.1f}"
+    _story_line(f"#{d.dispute_id} {t(d.category, lang)} · "
+                f"{t('community_n', lang, n=d.community + 1)} · "
+                f"{t('story_parties', lang, n=d.n_parties, amount=amount)}")
+    for minute, key, p in model.dispute_story(d.dispute_id):
+        stamp = clock(minute, lang)
+        if key == "dispute_raised":
+            _story_line(f"{stamp}  {t('story_raised', lang)}")
+        elif key == "dispute_taken":
+            mentored = t("story_mentored", lang) if p["mentored"] else ""
+            _story_line(f"{stamp}  " + t("story_taken", lang, level=t(p["level"], lang),
+                                         kind=t(f"mk_{p['mediator_kind']}", lang),
+                                         mediator=p["mediator"], mentored=mentored))
+        elif key == "session_held":
+            result = t("story_agreement" if p["settled"] else "story_no_agreement", lang)
+            _story_line(f"{clock(p['start'], lang)}  " + t(
+                "story_session", lang, n=p["n"], level=t(p["level"], lang), result=result))
+        elif key == "session_booked":
+            _story_line(t("story_booked", lang, n=p["n"], level=t(p["level"], lang)))
+        elif key == "dispute_escalated":
+            _story_line(f"{stamp}  " + t("story_escalated", lang, level=t(p["level"], lang)))
+        elif key == "dispute_closed":
+            _story_line(f"{stamp}  " + t(f"story_closed_{p['outcome']}", lang,
+                                         level=t(p["level"], lang)))
+        elif key == "violent_incident":
+            LogLine(f"{stamp}  " + t("story_violent", lang, id=p["incident"]),
+                    ("incident", p["incident"]), on_pick)
+    if d.is_open:
+        _story_line(t("story_open", lang, level=t(d.level, lang), sessions=d.sessions))
+
+
+@solara.component
+def LogView(model, selected):
+    """What just happened, newest first; a line naming an incident or a dispute opens its
+    story."""
     update_counter.get()
     lang = solara.use_context(Lang)
-    lines = model.narrative_lines(lang, last=80)[::-1] or [t("nothing_yet", lang)]
+    entries = model.narrative_entries(lang, last=80)[::-1] or [(t("nothing_yet", lang), None)]
     with solara.v.Html(tag="div", attributes=tid("log"), class_="narrative-log",
                        style_="max-height: 300px; overflow-y: auto; font-size: 14px;"
                               " font-family: monospace"):
         solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
-        for line in lines:
-            solara.v.Html(tag="div", children=[line])
+        for line, case in entries:
+            LogLine(line, case, selected.set)
+
+
+@solara.component
+def LogLine(line: str, case, on_pick):
+    """One log line; clickable when it names a case."""
+    if case is None:
+        div = solara.v.Html(tag="div", children=[line])
+    else:
+        div = solara.v.Html(tag="div", children=[line], class_="log-case",
+                            attributes={"data-case": f"{case[0]}:{case[1]}"},
+                            style_="cursor: pointer")
+
+    def click(*_):
+        if case is not None:
+            on_pick(case)
+
+    solara.v.use_event(div, "click", click)
+    return div
 
 
 @solara.component
@@ -409,7 +475,7 @@ def Page():
     per_frame = solara.use_reactive(1)         # steps per Step press / per redraw while playing
     reset_params = solara.use_reactive({})     # filled by ModelCreator, used by Reset
     defaults_on_reset = solara.use_reactive(False)
-    selected = solara.use_reactive(None)       # the incident whose story is shown
+    selected = solara.use_reactive(None)       # the followed case: ("incident"|"dispute", id)
     Lang.provide(lang.value)
     m = model.value
 
@@ -431,15 +497,15 @@ def Page():
     with solara.Columns([7, 5]):
         with solara.v.Html(tag="div", attributes=tid("map")):
             VectorMap(m, playing=playing.value, selected=selected.value, lang=lang.value,
-                      on_pick=lambda kind, ident: selected.set(_picked_incident(m, kind, ident)))
+                      on_pick=lambda kind, ident: selected.set(_picked_case(m, kind, ident)))
         with solara.Column():
             UnitBoard(m, selected)
             IncidentQueue(m, selected)
-            DisputeBoard(m)
+            DisputeBoard(m, selected)
     with solara.Columns([7, 5]):
-        LogView(m)
+        LogView(m, selected)
         with solara.Column():
-            CaseStory(m, selected)
+            CaseStory(m, selected, selected.set)
             TimelineView(m)
     with solara.Columns([4, 4, 4]):
         DisputesView(m)
@@ -447,13 +513,15 @@ def Page():
         BusyView(m)
 
 
-def _picked_incident(model, kind: str, ident):
-    """The incident whose story to show after a click on the map: the one clicked, or the job
-    of the unit clicked (None if it has none)."""
-    if kind == "incident":
-        return int(ident)
+def _picked_case(model, kind: str, ident):
+    """The case to follow after a click on the map: the incident or dispute clicked, or the
+    job of the unit clicked (None if it has none)."""
+    if kind in ("incident", "dispute"):
+        return (kind, int(ident))
     unit = next((u for u in model.units if u.name == ident), None)
-    return unit.incident.incident_id if unit is not None and unit.incident is not None else None
+    if unit is None or unit.incident is None:
+        return None
+    return ("incident", unit.incident.incident_id)
 
 
 def _check() -> None:

@@ -31,6 +31,10 @@ NO_TIMELINE = "none"
 DEMO_DAYS = 7.0          # default horizon of a demo run without a timeline (or its `days`)
 ENV_OVERRIDES = "DISTRICT_DEMO_OVERRIDES"   # JSON list of Hydra-style overrides from the CLI
 TICKS = (1, 2, 5, 10)    # simulated minutes per Step offered on the page
+# Log entries about a dispute (their `id` is the dispute's); other entries with an `id` name an
+# incident.
+DISPUTE_KEYS = frozenset({"dispute_raised", "dispute_taken", "session_held", "dispute_escalated",
+                          "dispute_closed"})
 DEFAULT_TICK = 5         # an incident lasts ~22 min: a class sees it dispatched, on scene, done
 
 
@@ -115,6 +119,9 @@ class DemoModel(DistrictModel):
                  "guards": guards, "part_time": part_time}
         self.params = {k: d[k] if v is None else v for k, v in given.items()}
         cfg, self.timeline_file = demo_config(**self.params)
+        # Each dispute's own entries, kept whole for its case story (the log keeps the latest
+        # 500 of all).  Set before the model is built: building it may already log.
+        self.stories: dict[int, list[tuple]] = {}
         super().__init__(parse_config(cfg), narrative=True)
         # Live knob settings, so the page can show them (the model keeps only their effect).
         self.strength: dict[str, float] = {}
@@ -125,8 +132,6 @@ class DemoModel(DistrictModel):
         self.env.process(self._patrol_clock())
         self.tick_minutes = float(DEFAULT_TICK)
         self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
-        self._sessions: dict[int, int] = {}     # dispute id -> sessions already logged
-        self._dispute_from = 0
 
     def knobs(self) -> dict:
         """The live knobs' settings, to carry over a Reset."""
@@ -195,16 +200,6 @@ class DemoModel(DistrictModel):
                             "minutes": inc.t_arrived - inc.t_reported}))
             if t0 < inc.t_cleared <= t1:
                 new.append((inc.t_cleared, "incident_cleared", {**where, "unit": inc.unit_id}))
-        for d in self.mediation.disputes[self._dispute_from:]:
-            seen = self._sessions.get(d.dispute_id, 0)
-            if d.sessions > seen:
-                self._sessions[d.dispute_id] = d.sessions
-                new.append((t1, "session_held", {"category": d.category, "id": d.dispute_id,
-                                                 "community": d.community + 1, "level": d.level,
-                                                 "n": d.sessions}))
-        while (self._dispute_from < len(self.mediation.disputes)
-               and not self.mediation.disputes[self._dispute_from].is_open):
-            self._dispute_from += 1      # closed for good: no need to look at it again
         if not new:
             return
         # Merge with this tick's entries so the log reads in time order.
@@ -224,6 +219,34 @@ class DemoModel(DistrictModel):
             if inc.incident_id == incident_id:
                 return inc
         return None
+
+    def dispute(self, dispute_id: int):
+        ds = self.mediation.disputes
+        return ds[dispute_id] if 0 <= dispute_id < len(ds) else None
+
+    def dispute_story(self, dispute_id: int) -> list[tuple]:
+        """The dispute's entries so far (raised, taken, sessions, escalations, closed), in time
+        order, then ("session_booked", n) if its next session is booked but not yet held, or
+        ("violent_incident", incident id) if it turned violent: the priority-1 call it became
+        (reported at its raiser's home the minute it closed)."""
+        story = list(self.stories.get(dispute_id, []))
+        d = self.dispute(dispute_id)
+        held = sum(1 for _, key, _ in story if key == "session_held")
+        if d is not None and d.is_open and d.sessions > held:
+            # Counted when booked: its meeting is still to come (or going on now).
+            story.append((self.now, "session_booked", {"n": d.sessions, "level": d.level}))
+        if d is not None and d.outcome == "violent":
+            for inc in reversed(self.desk.incidents):
+                if (inc.source == "dispute" and inc.caller == d.raiser
+                        and inc.t_reported == d.t_closed):
+                    story.append((d.t_closed, "violent_incident", {"incident": inc.incident_id}))
+                    break
+        return story
+
+    def log(self, key: str, **params) -> None:
+        super().log(key, **params)
+        if key in DISPUTE_KEYS and self.narrative is not None:
+            self.stories.setdefault(params["id"], []).append((self.env.now, key, params))
 
     # ------------------------------------------------------------------ live knobs
 
@@ -257,6 +280,11 @@ class DemoModel(DistrictModel):
 
     def narrative_lines(self, lang: str = "en", last: int = 50) -> list[str]:
         """Latest lines, newest last; timeline notes in Chinese where the file gives them."""
+        return [line for line, _ in self.narrative_entries(lang, last)]
+
+    def narrative_entries(self, lang: str = "en", last: int = 50) -> list[tuple[str, tuple | None]]:
+        """Latest (line, case) pairs, newest last: the case a line names, ("incident", id) or
+        ("dispute", id), so the page can open its story; None for other lines."""
         if self.narrative is None:
             return []
         zh = self.timeline_file.notes_zh if (self.timeline_file and lang == "zh") else {}
@@ -264,5 +292,8 @@ class DemoModel(DistrictModel):
         for minute, key, params in list(self.narrative)[-last:]:
             if key == "note" and params.get("text") in zh:
                 params = {**params, "text": zh[params["text"]]}
-            out.append(render((minute, key, params), lang))
+            case = None
+            if "id" in params:
+                case = ("dispute" if key in DISPUTE_KEYS else "incident", params["id"])
+            out.append((render((minute, key, params), lang), case))
         return out

@@ -192,12 +192,18 @@ def map_state(model) -> dict:
         if dsp.outcome != "open":
             continue
         b = per.setdefault(dsp.community, {"n": 0, "parties": 0, "amount": 0.0,
-                                           "level": "community"})
+                                           "level": "community", "top": dsp.dispute_id,
+                                           "_rank": (-1, 0.0)})
         b["n"] += 1
+        rank = (LEVEL_RANK.get(dsp.level, 0), dsp.n_parties * max(dsp.amount_yuan, 1.0))
+        if rank > b["_rank"]:       # the one a click on the badge follows
+            b["top"], b["_rank"] = dsp.dispute_id, rank
         b["parties"] += int(dsp.n_parties)
         b["amount"] += float(dsp.amount_yuan) if math.isfinite(dsp.amount_yuan) else 0.0
         if LEVEL_RANK.get(dsp.level, 0) > LEVEL_RANK[b["level"]]:
             b["level"] = dsp.level
+    for b in per.values():
+        del b["_rank"]
     badges = [{"c": c + 1, "x": lay["communities"][c]["x"], "y": lay["communities"][c]["y"],
                **b, "amount": round(b["amount"]),
                "r": round(badge_radius(b["parties"], b["amount"]), 1)}
@@ -212,16 +218,19 @@ def _identity(value, widget):
 @solara.component_vue(str(ASSETS / "vector_map.vue"),
                       to_json={"layers": _identity, "state": _identity, "text": _identity})
 def _VueMap(layers: dict, state: dict, text: dict, playing: bool = False,
-            selected: int | None = None, event_pick: Callable | None = None):
+            selected: int | None = None, selected_community: int | None = None,
+            event_pick: Callable | None = None):
     pass
 
 
 @solara.component
-def VectorMap(model, playing: bool = False, selected: int | None = None,
+def VectorMap(model, playing: bool = False, selected: tuple | None = None,
               on_pick: Callable[[str, object], None] | None = None, lang: str = "en"):
     """The map panel: re-sends the moving state after every step; the static layers only when
-    the district changes.  ``on_pick(kind, id)`` is called with ("unit", call sign) or
-    ("incident", incident id) when the trainer clicks one on the map."""
+    the district changes.  ``selected`` is the followed case, ("incident", id) or ("dispute",
+    id): its unit's path or its community's badge is highlighted.  ``on_pick(kind, id)`` is
+    called with ("unit", call sign), ("incident", incident id) or ("dispute", dispute id) when
+    the trainer clicks one on the map."""
     update_counter.get()
     layers = static_layers(model.district)
     text = solara.use_memo(lambda: labels(model, lang), [id(model), lang])
@@ -230,5 +239,10 @@ def VectorMap(model, playing: bool = False, selected: int | None = None,
         if on_pick is not None and isinstance(data, dict):
             on_pick(data.get("kind"), data.get("id"))
 
+    kind, ident = selected or (None, None)
+    community = None
+    if kind == "dispute" and model.dispute(ident) is not None:
+        community = model.dispute(ident).community + 1
     _VueMap(layers=layers, state=map_state(model), text=text, playing=playing,
-            selected=selected, event_pick=pick)
+            selected=ident if kind == "incident" else None, selected_community=community,
+            event_pick=pick)
