@@ -183,6 +183,17 @@ def test_control_room(server, tmp_path):
         _clock_is(page, "第1天 00:00")
         page.locator(_id("step")).click()
         _clock_is(page, "第1天 00:10")
+
+        # Run side by side: copy B appears on A's clock, with its knobs, and follows each Step.
+        page.locator(_id("side-by-side-switch")).locator(
+            ".v-input--selection-controls__ripple").click()
+        panel = page.locator(_id("side-by-side"))
+        panel.wait_for(state="visible", timeout=30_000)
+        assert "老马带小马关" in panel.inner_text() and "第1天 00:10" in panel.inner_text()
+        page.locator(_id("step")).click()
+        page.wait_for_function("() => document.querySelector('[data-testid=side-by-side]')"
+                               "?.innerText.includes('第1天 00:20')", timeout=20_000)
+        assert panel.locator("img").count() == 1          # the difference chart
         browser.close()
     assert (results / "control_room_zh.png").stat().st_size > 50_000
     assert not external, f"the page asked the internet for {external}"

@@ -217,3 +217,40 @@ def test_staff_shortage_queues_calls_at_its_seed(on_timeline):
     assert waited3 > waited2 and waited3 >= 2, (waited2, waited3)
     assert p90_3 > 1.5 * p90_2, (p90_2, p90_3)
     assert n3 <= n2 * 1.2
+
+
+def _calls(m, kinds=None):
+    return [(i.t_reported, i.kind, i.caller) for i in m.desk.incidents
+            if i.source == "call" and (kinds is None or i.kind in kinds)]
+
+
+def test_side_by_side_same_demand_differs_only_through_the_knob(festival):
+    from experiments.demo.side_by_side import b_knobs_of, follow, twin
+
+    a = festival(seed=2)
+    a.set_tick(10)
+    for _ in range(30):
+        a.step()
+    same = twin(a, b_knobs_of(a))
+    no_mentoring = twin(a, {**b_knobs_of(a), "mentoring": False})
+    half_police = twin(a, {**b_knobs_of(a), "police": 0.5})
+    assert b_knobs_of(half_police)["police"] == 0.5 and not b_knobs_of(no_mentoring)["mentoring"]
+    twins = (same, no_mentoring, half_police)
+    while a.running:
+        a.step()
+        for b in twins:
+            follow(b, a)
+            assert b.now == a.now                      # one clock
+    assert [r["t_min"] for r in same.timeseries] == [r["t_min"] for r in a.timeseries]
+    # Same knobs: the very same run.
+    assert _outcome(same) == _outcome(a)
+    # Mentoring acts on mediation only: the same calls and the same disputes raised.
+    assert _calls(no_mentoring) == _calls(a)
+    raised = [(d.t_raised, d.category, d.parties) for d in a.mediation.disputes]
+    assert [(d.t_raised, d.category, d.parties) for d in no_mentoring.mediation.disputes] == raised
+    # Half the police: the same calls except those patrols deter (fewer patrols, more of them),
+    # and the police knob does change what happens to them.
+    kinds = a.cfg.scenario.calls.kinds
+    fixed = {k for k, v in kinds.items() if not v.deterrable}
+    assert _calls(half_police, fixed) == _calls(a, fixed) and _calls(a, fixed)
+    assert _outcome(half_police)[0] != _outcome(a)[0]

@@ -26,6 +26,7 @@ from mesa.visualization.utils import force_update, update_counter
 
 from experiments.demo.charts import busy_chart, disputes_chart, response_chart
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
+from experiments.demo.side_by_side import b_knobs_of, difference_chart, follow, summary, twin
 from experiments.demo.text import clock, t
 from experiments.demo.vector_map import VectorMap
 from sim.config import ConfigError
@@ -133,6 +134,68 @@ def PolicyCard(model, lang: str):
         solara.Text(t("reset_hint", lang), style={"font-size": "12px", "color": "#666"})
 
 
+@solara.component
+def SideBySideCard(model, copy_b, lang: str):
+    """Switch copy B on or off, and B's own knobs (they act on B at once)."""
+    update_counter.get()
+    b = copy_b.value
+
+    def switch(on):
+        a = model.value
+        # B starts as A with mentoring flipped: one knob apart, ready to compare.
+        copy_b.set(twin(a, {**b_knobs_of(a), "mentoring": not a.cfg.scenario.mediators.mentoring})
+                   if on else None)
+
+    def act(fn):
+        def handler(value):
+            fn(value)
+            force_update()
+        return handler
+
+    with solara.Card(t("side_by_side", lang)):
+        with solara.v.Html(tag="div", attributes=tid("side-by-side-switch")):
+            solara.Switch(label=t("sbs_switch", lang), value=b is not None, on_value=switch)
+        if b is None:
+            return
+        solara.Text(t("sbs_hint", lang), style={"font-size": "12px", "color": "#666"})
+        s = b.cfg.scenario
+        solara.Switch(label=f"B: {t('mentoring', lang)}", value=s.mediators.mentoring,
+                      on_value=act(b.set_mentoring))
+        solara.Switch(label=f"B: {t('unified_platform', lang)}",
+                      value=s.dispatch.unified_platform, on_value=act(b.set_unified_platform))
+        if "police" in s.units:
+            solara.SliderInt(f"B: {t('strength', lang, what=t('police', lang))}",
+                             value=int(round(b.strength.get("police", 1.0) * 100)), min=0,
+                             max=100, step=10, thumb_label="always",
+                             on_value=act(lambda v: b.set_unit_strength("police", v / 100.0)))
+
+
+@solara.component
+def SideBySidePanel(a, b):
+    """A and B on one clock: B's knobs, the numbers side by side, the difference over time."""
+    update_counter.get()
+    lang = solara.use_context(Lang)
+    k = b_knobs_of(b)
+    onoff = {True: t("on", lang), False: t("off", lang)}
+    with solara.v.Html(tag="div", attributes=tid("side-by-side"), style_="font-size: 15px"):
+        solara.Text(f"{t('sbs_title', lang)} · {clock(a.now, lang)}",
+                    style={**BOLD, "font-size": "16px"})
+        solara.v.Html(tag="div", class_="sbs-knobs", children=[t(
+            "sbs_knobs", lang, mentoring=onoff[k["mentoring"]], platform=onoff[k["platform"]],
+            police=k["police"], rule=t(b.cfg.scenario.dispatch.rule, lang))])
+        with solara.Columns([5, 7]):
+            sa, sb = summary(a), summary(b)
+
+            def cell(v):
+                return "–" if isinstance(v, float) and math.isnan(v) else (
+                    f"{v:.1f}" if isinstance(v, float) else str(v))
+
+            rows = [((t(f"m_{key}", lang), cell(sa[key]), cell(sb[key])), None) for key in sa]
+            _table("side-by-side-table", "", [t(h, lang) for h in ("h_measure", "h_a", "h_b")],
+                   rows, max_height="260px")
+            _figure(difference_chart(a, b, lang))
+
+
 def model_params(model: DemoModel, lang: str) -> dict:
     """Mesa's Reset parameters, starting from the current model's values."""
     p = model.params
@@ -162,7 +225,7 @@ def tid(name: str) -> dict:
 
 
 @solara.component
-def ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_reset,
+def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defaults_on_reset,
                  lang: str):
     """Reset / Play / Pause / Step, the tick and the speed: Mesa's ``ModelController`` in our
     words.
@@ -180,6 +243,8 @@ def ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_
     def advance():
         for _ in range(per_frame.value):
             model.value.step()
+            if copy_b.value is not None:
+                follow(copy_b.value, model.value)      # B on A's clock
             if not model.value.running:
                 break
         force_update()
@@ -217,6 +282,8 @@ def ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_
         if not defaults_on_reset.value:
             fresh.apply_knobs(old.knobs())
         model.set(fresh)
+        if copy_b.value is not None:
+            copy_b.set(twin(fresh, b_knobs_of(copy_b.value)))
 
     def set_tick(value):
         model.value.set_tick(int(value))
@@ -476,6 +543,7 @@ def Page():
     reset_params = solara.use_reactive({})     # filled by ModelCreator, used by Reset
     defaults_on_reset = solara.use_reactive(False)
     selected = solara.use_reactive(None)       # the followed case: ("incident"|"dispute", id)
+    copy_b = solara.use_reactive(None)         # "run side by side": B, or None
     Lang.provide(lang.value)
     m = model.value
 
@@ -489,9 +557,10 @@ def Page():
                       attributes=tid("lang"))
     with solara.Sidebar():
         ClockCard(m, lang.value)
-        ControlsCard(model, playing, interval, per_frame, reset_params, defaults_on_reset,
-                     lang.value)
+        ControlsCard(model, copy_b, playing, interval, per_frame, reset_params,
+                     defaults_on_reset, lang.value)
         PolicyCard(m, lang.value)
+        SideBySideCard(model, copy_b, lang.value)
         with solara.Card(t("model_params", lang.value)):
             ModelCreator(model, model_params(m, lang.value), model_parameters=reset_params)
     with solara.Columns([7, 5]):
@@ -511,6 +580,8 @@ def Page():
         DisputesView(m)
         ResponseView(m)
         BusyView(m)
+    if copy_b.value is not None:
+        SideBySidePanel(m, copy_b.value)
 
 
 def _picked_case(model, kind: str, ident):

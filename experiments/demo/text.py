@@ -122,6 +122,24 @@ TEXT: dict[str, tuple[str, str]] = {
                    "仍在{level}调解中，已调解{sessions}次"),
     "mk_full_time": ("full-time", "专职"), "mk_part_time": ("part-time", "兼职"),
     "mk_xiaoma": ("Xiao Ma", "小马"),
+    # run side by side
+    "side_by_side": ("Run side by side", "并排运行"),
+    "sbs_switch": ("Run a copy B with other knobs", "运行对照副本B（不同政策）"),
+    "sbs_hint": ("B: same seed and timeline as A, starts with A's knobs and these.",
+                 "B：与A相同的随机种子和时间线，沿用A的政策并采用以下设置。"),
+    "sbs_title": ("Side by side: A (this run) and B", "并排对比：A（本次运行）与B"),
+    "sbs_knobs": ("B's knobs: mentoring {mentoring}, unified platform {platform}, police "
+                  "{police:.0%}, dispatch {rule}",
+                  "B的政策：老马带小马{mentoring}，统一平台{platform}，民警在岗{police:.0%}，"
+                  "派警规则{rule}"),
+    "sbs_open": ("Open disputes", "未结纠纷"),
+    "run_a": ("A (this run)", "A（本次运行）"), "run_b": ("B (copy)", "B（副本）"),
+    "h_measure": ("", ""), "h_a": ("A", "A"), "h_b": ("B", "B"),
+    "m_open": ("open disputes", "未结纠纷"), "m_settled": ("settled", "调解成功"),
+    "m_escalated": ("escalated", "曾上交"), "m_violent": ("turned violent", "激化"),
+    "m_waiting": ("calls waiting now", "当前排队警情"),
+    "m_p90": ("response p90 so far (min)", "出警时间90分位（分钟）"),
+    "on": ("on", "开"), "off": ("off", "关"),
     "model_params": ("Model parameters (apply on Reset)", "模型参数（重置后生效）"),
     # model parameters (applied on reset)
     "p_seed": ("Seed", "随机种子"), "p_timeline": ("Timeline", "时间线"),
