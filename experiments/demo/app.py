@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 
+import reacton.core
 import solara
 import solara.lab
 from mesa.visualization.solara_viz import ModelCreator
@@ -37,18 +38,35 @@ DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest")
 BOLD = {"font-weight": "bold"}
 
 
-def _figure(fig):
+CHART_SECONDS = 2.0    # while playing, the charts are redrawn this often (wall time) at most
+
+
+@solara.component
+def Chart(make, key: list):
+    """The figure `make()` returns, drawn again only when `key` changes."""
+    fig = solara.use_memo(make, key)
     # A fixed size (no bbox "tight"), so the picture keeps the grid cell's shape in either language.
-    return solara.FigureMatplotlib(fig, format="png")
+    return solara.FigureMatplotlib(fig, dependencies=key, format="png")
+
+
+def chart_key(model, lang: str, playing: bool) -> list:
+    """When a chart is redrawn: after every step and language switch while paused; while
+    playing every CHART_SECONDS only (drawing the charts was most of a frame's time: each frame
+    then took ~0.4 s, so Pause and the language switch waited that long), and a language switch
+    reaches the charts at their next redraw."""
+    if playing:
+        return [id(model), int(time.monotonic() / CHART_SECONDS)]
+    return [id(model), lang, update_counter.value]
 
 
 def _figure_view(draw, doc: str):
-    """A panel that re-draws `draw(model, lang)` after every step."""
+    """A panel that re-draws `draw(model, lang)` as ``chart_key`` says."""
 
     @solara.component
-    def View(model):
+    def View(model, playing: bool = False):
         update_counter.get()
-        _figure(draw(model, solara.use_context(Lang)))
+        lang = solara.use_context(Lang)
+        Chart(lambda: draw(model, lang), chart_key(model, lang, playing))
 
     View.__doc__ = doc
     return View
@@ -171,7 +189,7 @@ def SideBySideCard(model, copy_b, lang: str):
 
 
 @solara.component
-def SideBySidePanel(a, b):
+def SideBySidePanel(a, b, playing: bool = False):
     """A and B on one clock: B's knobs, the numbers side by side, the difference over time."""
     update_counter.get()
     lang = solara.use_context(Lang)
@@ -193,7 +211,7 @@ def SideBySidePanel(a, b):
             rows = [((t(f"m_{key}", lang), cell(sa[key]), cell(sb[key])), None) for key in sa]
             _table("side-by-side-table", "", [t(h, lang) for h in ("h_measure", "h_a", "h_b")],
                    rows, max_height="260px")
-            _figure(difference_chart(a, b, lang))
+            Chart(lambda: difference_chart(a, b, lang), chart_key(a, lang, playing) + [id(b)])
 
 
 def model_params(model: DemoModel, lang: str) -> dict:
@@ -239,6 +257,14 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
     done = not model.value.running
     drawn = solara.use_memo(threading.Event, [])
     solara.use_effect(drawn.set)     # no dependencies: after every render, i.e. every frame shown
+    renderer = reacton.core.get_render_context()
+
+    def others_rendering() -> bool:
+        # A click (Pause, the language, a knob) renders in the thread that received it, and
+        # its messages reach the browser only when that render is over.  Were we to step
+        # meanwhile, it would render our steps too, for as long as we play: wait for it instead.
+        lock = renderer.thread_lock
+        return lock.locked() and renderer._lock_thread is not threading.current_thread()
 
     def advance():
         for _ in range(per_frame.value):
@@ -254,6 +280,10 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
         try:
             while playing.value and model.value.running:
                 time.sleep(interval.value / 1000)
+                while others_rendering() and playing.value:
+                    time.sleep(0.005)
+                if not playing.value:
+                    break
                 drawn.clear()
                 advance()
                 # While another thread renders (a knob, the language switch), our redraw request
@@ -504,8 +534,12 @@ def LogView(model, selected):
                        style_="max-height: 300px; overflow-y: auto; font-size: 14px;"
                               " font-family: monospace"):
         solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
+        seen: dict[str, int] = {}
         for line, case in entries:
-            LogLine(line, case, selected.set)
+            # Keyed by its text, so a new line is a new widget and the older ones are only moved
+            # down (unkeyed, each of the 80 widgets got the text of the one above it per frame).
+            n = seen[line] = seen.get(line, 0) + 1
+            LogLine(line, case, selected.set).key(f"{n}:{line}")
 
 
 @solara.component
@@ -577,11 +611,11 @@ def Page():
             CaseStory(m, selected, selected.set)
             TimelineView(m)
     with solara.Columns([4, 4, 4]):
-        DisputesView(m)
-        ResponseView(m)
-        BusyView(m)
+        DisputesView(m, playing.value)
+        ResponseView(m, playing.value)
+        BusyView(m, playing.value)
     if copy_b.value is not None:
-        SideBySidePanel(m, copy_b.value)
+        SideBySidePanel(m, copy_b.value, playing.value)
 
 
 def _picked_case(model, kind: str, ident):
