@@ -295,7 +295,11 @@ def test_pause_and_language_answer_at_full_speed(server):
                 page.wait_for_function("() => document.querySelector('[data-testid=clock]')"
                                        ".innerText.startsWith('第')", timeout=30_000)
                 latencies[what] = (page.evaluate("() => performance.now()") - t0) / 1000
-                page.locator(_id("pause")).click()
+        # Play on to the end: the run says it is over (in Chinese now) and stays put.
+        page.locator(_id("run-over")).wait_for(state="attached", timeout=90_000)
+        assert "运行结束" in page.locator(_id("run-over")).inner_text()
+        _clock_is(page, "第4天 00:00")
+        assert page.locator(_id("play")).is_disabled() and page.locator(_id("step")).is_disabled()
         browser.close()
     print(f"latency at full speed: pause {latencies['pause']:.2f} s, "
           f"language {latencies['lang']:.2f} s")

@@ -254,3 +254,11 @@ def test_side_by_side_same_demand_differs_only_through_the_knob(festival):
     fixed = {k for k, v in kinds.items() if not v.deterrable}
     assert _calls(half_police, fixed) == _calls(a, fixed) and _calls(a, fixed)
     assert _outcome(half_police)[0] != _outcome(a)[0]
+
+
+def test_a_finished_run_stays_put(festival):
+    m = _run(festival, 60, seed=2)
+    now, rows, log = m.now, len(m.timeseries), len(m.narrative)
+    assert not m.running and now == m.end_minutes
+    m.step()
+    assert (m.now, len(m.timeseries), len(m.narrative)) == (now, rows, log)

@@ -111,6 +111,9 @@ def ClockCard(model, lang: str):
         solara.v.Html(tag="div", children=[clock(model.now, lang)], class_="demo-clock",
                       attributes=tid("clock"), style_="font-size: 22px; font-weight: bold")
         solara.Text(t("horizon", lang, days=model.end_minutes / 1440.0))
+        if not model.running:
+            solara.v.Html(tag="div", children=[t("finished", lang)], attributes=tid("run-over"),
+                          style_="font-size: 18px; font-weight: bold; color: #b71c1c")
         on_duty = [u for u in model.units if u.state != "off_duty"]
         solara.Text(t("units_on_map", lang, n=len(on_duty), busy=sum(u.busy for u in on_duty)),
                     classes=["demo-units"], style={"display": "block"})
@@ -267,6 +270,8 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
         return lock.locked() and renderer._lock_thread is not threading.current_thread()
 
     def advance():
+        if not model.value.running:
+            return                  # the run is over: Step does nothing
         for _ in range(per_frame.value):
             model.value.step()
             if copy_b.value is not None:
@@ -342,8 +347,6 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
                           disabled=playing.value or done, classes=["demo-step"],
                           attributes=tid("step"))
         solara.Checkbox(label=t("defaults_on_reset", lang), value=defaults_on_reset)
-        if done:
-            solara.Text(t("finished", lang), style=BOLD)
         if error.value:
             solara.Error(error.value)
 

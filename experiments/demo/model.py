@@ -160,7 +160,10 @@ class DemoModel(DistrictModel):
 
     def step(self) -> None:
         """Advance by the page's tick (which may change between steps), then log what happened
-        to each incident inside it (arrived, cleared, waited) at the minute it happened."""
+        to each incident inside it (arrived, cleared, waited) at the minute it happened.  After
+        the end it does nothing."""
+        if not self.running:
+            return
         before = self.env.now
         target = min(before + self.tick_minutes, self.end_minutes)
         if target > before:

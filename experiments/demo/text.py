@@ -78,7 +78,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tick_minutes": ("Minutes per step", "每步分钟数"),
     "n_minutes": ("{n} min", "{n}分钟"),
     "defaults_on_reset": ("Reset restores default knobs", "重置时恢复默认政策"),
-    "finished": ("Run finished.", "运行已结束。"),
+    "finished": ("Run over: the end of the run is reached.", "运行结束：已到运行终点。"),
     # control-room boards
     "unit_board": ("Units on duty ({n})", "在岗单位（{n}）"),
     "incident_queue": ("Calls waiting ({n})", "排队警情（{n}）"),
