@@ -24,6 +24,7 @@ import solara
 import solara.lab
 from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
+from solara.server import kernel_context
 
 from experiments.demo.charts import busy_chart, disputes_chart, response_chart
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
@@ -280,14 +281,17 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
                 break
         force_update()
 
-    def play_loop():
-        # Runs in a thread (as Mesa's controller does); a new task starts when `playing` flips.
+    def play_loop(stop: threading.Event):
+        # Runs in its own thread (as Mesa's controller does) while `playing` is set.
+        def going():
+            return playing.value and not stop.is_set()
+
         try:
-            while playing.value and model.value.running:
+            while going() and model.value.running:
                 time.sleep(interval.value / 1000)
-                while others_rendering() and playing.value:
+                while others_rendering() and going():
                     time.sleep(0.005)
-                if not playing.value:
+                if not going():
                     break
                 drawn.clear()
                 advance()
@@ -296,14 +300,31 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
                 # without this wait the model would run on unseen and the page freeze.  Short
                 # waits, so Pause is seen at once.
                 for _ in range(100):
-                    if drawn.wait(timeout=0.1) or not playing.value:
+                    if drawn.wait(timeout=0.1) or not going():
                         break
         except Exception as exc:    # show it on the page rather than only in the server log
             traceback.print_exc()
             error.set(f"{type(exc).__name__}: {exc}")
             playing.set(False)
 
-    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+    def start_playing():
+        """A play thread while `playing`; stopped when it flips back or the tab closes.  Not
+        ``solara.lab.use_task``: each use of it registers a kernel-start callback in a
+        module-level list that is never removed, and that kept every closed tab's model (about
+        7 MB a tab)."""
+        if not playing.value:
+            return None
+        context = kernel_context.get_current_context()
+        stop = threading.Event()
+
+        def run():
+            with context:
+                play_loop(stop)
+
+        threading.Thread(target=run, daemon=True, name="demo-play").start()
+        return stop.set
+
+    solara.use_effect(start_playing, [playing.value])
 
     def reset():
         playing.set(False)
