@@ -207,14 +207,18 @@ def _rss_mb(pid: int) -> float:
     return kb / 1024
 
 
-@pytest.mark.skipif(not os.environ.get("DEMO_SOAK"), reason="50 tab cycles take 1-4 min on a "
-                    "loaded machine: run with DEMO_SOAK=1")
-@pytest.mark.xfail(strict=True, reason="known leak, issue 11 not done: about 7 MB per closed tab "
-                   "stays (408 -> 764 MB over 50 cycles) even with a 2 s kernel cull")
+# 10 tab cycles by default; DEMO_SOAK=1 runs the issue's 50 (4 min on a loaded machine).  The
+# growth comes early (warm caches, malloc arenas) and then flattens: measured +31 MB over 50
+# (361 -> 392 MB) and +15-21 MB over 10, against ~7 MB per tab before the fix (70 over 10).
+CYCLES = 50 if os.environ.get("DEMO_SOAK") else 10
+LIMIT_MB = 100 if CYCLES >= 50 else 40
+
+
 @pytest.mark.parametrize("server", [{"SOLARA_KERNEL_CULL_TIMEOUT": "2s"}], indirect=True)
 def test_closed_tabs_are_released(server):
-    """50 tabs opened (each builds its own model and steps once) and closed: the server's memory
-    stays flat once Solara culls closed tabs (the demo sets the cull delay; 2 s here)."""
+    """Tabs opened (each builds its own model and steps once) and closed: the server's memory
+    stays flat once Solara culls closed tabs (the demo sets the cull delay; 2 s here): under
+    100 MB over 50 tabs, 40 MB over 10."""
     from playwright.sync_api import sync_playwright
 
     url, pid = server
@@ -231,15 +235,17 @@ def test_closed_tabs_are_released(server):
         for _ in range(5):          # warm up: imports, fonts and caches are not a leak
             cycle()
         start = _rss_mb(pid)
-        for _ in range(50):
+        for _ in range(CYCLES):
             cycle()
         browser.close()
+    limit = LIMIT_MB
     deadline = time.monotonic() + 30
-    while _rss_mb(pid) - start >= 100 and time.monotonic() < deadline:
+    while _rss_mb(pid) - start >= limit and time.monotonic() < deadline:
         time.sleep(1)               # the last tabs are culled 2 s after closing
     growth = _rss_mb(pid) - start
-    print(f"server RSS {start:.0f} MB -> {_rss_mb(pid):.0f} MB over 50 tab cycles")
-    assert growth < 100, f"server RSS grew {growth:.0f} MB over 50 tab cycles"
+    print(f"server RSS {start:.0f} MB -> {_rss_mb(pid):.0f} MB over {CYCLES} tab cycles "
+          f"({growth / CYCLES:.2f} MB per cycle)")
+    assert growth < limit, f"server RSS grew {growth:.0f} MB over {CYCLES} tab cycles"
 
 
 # Records when the clock's text last changed (performance.now(), ms), for latency checks.
