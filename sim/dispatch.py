@@ -134,6 +134,8 @@ class Dispatcher:
         self.report_mean = [unit_types[u.unit_type].report_min for u in units]
         self.reserve = cfg.p3_reserve_share
         self.on_duty_p1 = 0          # units on duty able to answer priority 1
+        self.free_p1 = 0             # of them, free now (kept with `free`: read per P3 call)
+        self.answers_p1 = self.eligible_mask[1].tolist()
         self.by_grid: list[list[PatrolUnit]] = [[] for _ in range(n_grids)]
         for u in units:
             self.by_grid[u.home_grid].append(u)
@@ -203,6 +205,8 @@ class Dispatcher:
             unit.set_free(self.env.now, free)
             self.free[unit.index] = free
             self.patrolling_in_grid[unit.home_grid] += 1 if free else -1
+            if self.answers_p1[unit.index]:
+                self.free_p1 += 1 if free else -1
 
     # ------------------------------------------------------------------ choosing a unit
 
@@ -239,8 +243,7 @@ class Dispatcher:
     def _p3_may_take_p1_units(self, spare: int) -> bool:
         """Whether more than the reserve of units able to answer priority 1 are free, counting
         `spare` more (the unit coming free)."""
-        free_p1 = int(np.count_nonzero(self.free & self.eligible_mask[1]))
-        return free_p1 + spare > self.reserve * self.on_duty_p1
+        return self.free_p1 + spare > self.reserve * self.on_duty_p1
 
     def _own_then_lowest_index(self, incident, mask: np.ndarray) -> PatrolUnit | None:
         # Larson's fixed preference list: the own grid's unit, else the lowest-numbered grid's.

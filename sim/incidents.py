@@ -138,6 +138,8 @@ class Places:
         self.district = model.district
         self.hotspot_share = cfg.hotspot_share
         self.n_hotspots = len(self.district.hx)
+        # Plain floats: numpy scalars make every step of the arithmetic below slower.
+        self.hx, self.hy = self.district.hx.tolist(), self.district.hy.tolist()
         rates = cfg.rate_per_grid_per_hour
         self.grid_cum = None
         if rates is not None and sum(rates) > 0:
@@ -155,8 +157,8 @@ class Places:
         if self.n_hotspots and u_where < self.hotspot_share:
             h = min(int(u_spot * self.n_hotspots), self.n_hotspots - 1)
             r = d.hotspot_radius_km
-            return (min(max(d.hx[h] + (2 * u_x - 1) * r, 0.0), d.side_km),
-                    min(max(d.hy[h] + (2 * u_y - 1) * r, 0.0), d.side_km), h, person)
+            return (min(max(self.hx[h] + (2 * u_x - 1) * r, 0.0), d.side_km),
+                    min(max(self.hy[h] + (2 * u_y - 1) * r, 0.0), d.side_km), h, person)
         return float(residents.x[person]), float(residents.y[person]), -1, person
 
 
@@ -199,13 +201,14 @@ class CallArrivals:
         env = self.model.env
         if self.base_per_min <= 0:
             return
+        timeout = env.timeout   # bound once: SimPy makes a new bound method on each lookup
         t = env.now
         while True:
             work = self.rng.exponential(1.0, BLOCK).tolist()
             rows = self.rng.random((BLOCK, self.WIDTH)).tolist()
             for e, u in zip(work, rows, strict=True):
                 t = self._after(t, e)
-                yield env.timeout(t - env.now)
+                yield timeout(t - env.now)
                 self._call(u)
 
     def _after(self, t: float, e: float) -> float:
@@ -274,11 +277,12 @@ class PatrolFinds:
         env = self.model.env
         if self.rate_per_min <= 0 or not self.kinds or not self.model.dispatcher.units:
             return
+        timeout = env.timeout
         while True:
             gaps = self.rng.exponential(1.0 / self.rate_per_min, BLOCK).tolist()
             rows = self.rng.random((BLOCK, self.WIDTH)).tolist()
             for gap, u in zip(gaps, rows, strict=True):
-                yield env.timeout(gap)
+                yield timeout(gap)
                 self._candidate(u)
 
     def _candidate(self, u: list[float]) -> None:
@@ -304,6 +308,9 @@ class IncidentDesk:
 
         self.model = model
         self.env = model.env
+        # env.timeout bound once: SimPy makes a new bound method on each lookup, and every
+        # incident's story takes three or four timeouts.
+        self.timeout = model.env.timeout
         self.cfg = model.cfg.scenario
         self.dispatcher = model.dispatcher
         self.service = ServiceTimes(self.cfg.calls)
@@ -431,7 +438,7 @@ class IncidentDesk:
             fast = inc.t_arrived - inc.t_reported <= res.fast_response_min
             self._satisfy(inc, res.satisfaction_fast_response if fast
                           else res.satisfaction_slow_response)
-        yield env.timeout(on_scene)
+        yield self.timeout(on_scene)
         inc.t_cleared = env.now
         yield from self._write_up(unit, u_report)
         inc.t_unit_free = env.now
@@ -451,7 +458,7 @@ class IncidentDesk:
         self.dispatcher.assign(unit, inc)
         inc.support_unit_id = unit.name
         yield from self._drive(unit, inc, self.dispatcher.eta(unit, inc))
-        yield self.env.timeout(self.service.draw(on_scene_mean, draws.support_scene))
+        yield self.timeout(self.service.draw(on_scene_mean, draws.support_scene))
         yield from self._write_up(unit, draws.support_report)
         self.dispatcher.release(unit)
         self.model.return_to_patrol(unit)
@@ -460,7 +467,7 @@ class IncidentDesk:
         env = self.env
         if minutes > 0:
             unit.trip = self.model.travel.trip(unit, inc.x, inc.y, env.now, env.now + minutes)
-            yield env.timeout(minutes)
+            yield self.timeout(minutes)
         unit.trip = None
         unit.state = "on_scene"
         self.dispatcher.move(unit, inc.x, inc.y)
@@ -470,7 +477,7 @@ class IncidentDesk:
         minutes = self.service.duration(self.dispatcher.report_mean[unit.index], u)
         if minutes > 0:
             unit.state = "reporting"
-            yield self.env.timeout(minutes)
+            yield self.timeout(minutes)
 
     def _satisfy(self, inc: Incident, delta: float) -> None:
         if inc.caller >= 0 and delta:

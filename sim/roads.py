@@ -296,12 +296,16 @@ class Travel:
         self._per_km = 1.0 / district.cell_km
         self._cell_nx = net.graph.x[district.cell_node].tolist()
         self._cell_ny = net.graph.y[district.cell_node].tolist()
-        # For dispatch, which asks "every unit to this point": rows of minutes *to* a node, so
-        # the question is one contiguous gather.  Walking is undirected (its table is
-        # symmetric); driving has one-way streets, hence the transposed copy.
-        self.drive_to = np.ascontiguousarray(self.drive.T)
+        # For dispatch, which asks "every unit to this point": per destination node one row
+        # of driving minutes *to* it from every node (driving has one-way streets, hence the
+        # transposed copy), then, if any unit walks, walking km (undirected: the table is
+        # symmetric).  A walker reads its origin's column in the second half, so every unit's
+        # road part is one gather from one row, times its own factor (`_road_factor`).
         self.any_walker = bool(walking.any())
-        self._drive_coef: tuple[int, np.ndarray] = (-1, self.drive_on)
+        self.to_node = (np.hstack([self.drive.T, self.walk]) if self.any_walker
+                        else np.ascontiguousarray(self.drive.T))
+        self._column_shift = np.where(walking, self._n_nodes, 0)
+        self._road_coef: tuple[int, np.ndarray] = (-1, self.drive_on)
 
     def hour_factor(self, now: float) -> float:
         return self.congestion[int(now // 60.0) % 24]
@@ -348,16 +352,21 @@ class Travel:
         at `now` (vectorised over all units: at a few hundred units a handful of whole-array
         operations is cheaper than picking the free ones out first)."""
         b, leg_b = self.snap(x1, y1)
-        hour = int(now // 60.0) % 24
-        if self._drive_coef[0] != hour:
-            self._drive_coef = (hour, self.drive_on * self.congestion[hour])
-        t = self.drive_to[b][node] * self._drive_coef[1]
-        if self.any_walker:
-            # `where`, not a sum: a walker's 0 times an unreachable drive (inf) is nan.
-            t = np.where(self.walk_mask, self.walk[b][node] * self.min_per_km, t)
+        row = self.to_node[b]
+        t = row[node + self._column_shift if self.any_walker else node] * self._road_factor(now)
         t += (leg + leg_b) * self.min_per_km
         t += self.turnout
         return t
+
+    def _road_factor(self, now: float) -> np.ndarray:
+        """Per unit, what its row of `to_node` is multiplied by: a driver's minutes at this
+        hour's congestion, a walker's minutes per km (a walker never reads a driving time, so
+        its unreachable inf never meets a 0)."""
+        hour = int(now // 60.0) % 24
+        if self._road_coef[0] != hour:
+            self._road_coef = (hour, np.where(self.walk_mask, self.min_per_km,
+                                              self.drive_on * self.congestion[hour]))
+        return self._road_coef[1]
 
     def trip(self, unit, x1: float, y1: float, t0: float, t1: float) -> Trip:
         """The unit's drive (or walk) from where it is to (x1, y1), from t0 to t1."""

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim import reported
+from sim.collector import long_run
 from sim.config import RunConfig, parse_config, to_dict
 from sim.district_map import district_geojson
 from sim.metrics import DAY, METRIC_COLUMNS, IncidentStats, summarise
@@ -187,10 +188,11 @@ class Simulation:
             bar = tqdm(total=n_steps, unit="h" if model.tick_minutes == 60 else "tick",
                        desc=f"{self.config.scenario.name} seed {self.config.seed}", delay=3,
                        leave=False)
-        while model.running:
-            model.step()
-            if bar is not None:
-                bar.update(1)
+        with long_run():     # the model, built, lives as long as the run: not scanned
+            while model.running:
+                model.step()
+                if bar is not None:
+                    bar.update(1)
         if bar is not None:
             bar.close()
         return self.collect(model, time.perf_counter() - started, spool)
