@@ -28,7 +28,7 @@ from sim.config import ConfigError, Roads
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "results" / "cache"
-CACHE_VERSION = "roads-1"       # bump when the tables' meaning changes
+CACHE_VERSION = "roads-2"       # bump when the tables' meaning changes
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _first(value, default=""):
 def _names(value) -> str:
     """An edge's name; a simplified edge that merged several named ways lists them all."""
     if isinstance(value, list):
-        return " / ".join(dict.fromkeys(str(v) for v in value))
+        return " / ".join(sorted({str(v) for v in value}))   # osmnx's order is a set's
     return "" if value is None else str(value)
 
 
@@ -134,7 +134,10 @@ def graph_from_file(path: Path, frame, roads: Roads) -> RoadGraph:
         raise ConfigError(f"{path}: no roads (edges tagged highway=*)")
     if path.suffix == ".osm" or not G.graph.get("simplified"):
         try:
-            G = ox.simplify_graph(G)
+            # Never merge ways of different class or bridge status: osmnx keeps a merged
+            # edge's differing values as list(set(...)), whose order follows the process's
+            # string hashing, so "the first class" (its speed) changed from build to build.
+            G = ox.simplify_graph(G, edge_attrs_differ=["highway", "bridge"])
         except Exception:   # already simplified or nothing to simplify
             pass
     drive = G.edge_subgraph([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)

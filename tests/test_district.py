@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -323,3 +324,32 @@ def test_a_fine_raster_at_the_edge_of_its_plausible_range_still_writes_the_map()
         "scenario.geography.cell_km=0.1", "scenario.geography.community_pop_sigma=0.8"]).run()
     layers = [f["properties"]["layer"] for f in result.district["features"]]
     assert layers.count("community") == result.summary["structure"]["communities"]
+
+
+_ROAD_DIGEST = """
+import hashlib, numpy as np
+from sim.config import Roads
+from sim.district_files import read_district
+from sim.roads import graph_from_file
+import json
+folder = "conf/districts/jiangbei"
+kinds = tuple({f["properties"]["kind"]
+               for f in json.load(open(f"{folder}/hotspots.geojson"))["features"]})
+data = read_district(folder, kinds)
+g = graph_from_file(data.road_file, data.frame, Roads())
+h = hashlib.sha256()
+for a in (g.u, g.v, g.length_km, g.road_class, g.bridge, g.name):
+    h.update(np.ascontiguousarray(a).tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_the_road_graph_does_not_depend_on_string_hashing():
+    """Two processes with different hash seeds build the same graph from the same OSM file
+    (osmnx keeps a merged edge's differing values in a set's order)."""
+    root = Path(__file__).resolve().parent.parent
+    digests = {subprocess.run([sys.executable, "-c", _ROAD_DIGEST], cwd=root, check=True,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}
+                              ).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests
