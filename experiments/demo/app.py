@@ -268,7 +268,8 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
         # its messages reach the browser only when that render is over.  Were we to step
         # meanwhile, it would render our steps too, for as long as we play: wait for it instead.
         lock = renderer.thread_lock
-        return lock.locked() and renderer._lock_thread is not threading.current_thread()
+        owner = getattr(renderer, "_lock_thread", None)     # reacton internals: may be absent
+        return lock.locked() and owner is not threading.current_thread()
 
     def advance():
         if not model.value.running:

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     env.update({
         "DISTRICT_DEMO_OVERRIDES": json.dumps(overrides),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",   # no phoning home (and no internet anyway)
+        "SOLARA_THEME_SHOW_BANNER": "False",   # "This website runs on Solara" sat over the panels
         "MPLBACKEND": "Agg",
         # A closed tab's model is freed this long after its socket closes (Solara's default keeps
         # it a day: 30-50 MB per tab, never returned).  Long enough to survive a page reload.
