@@ -120,39 +120,41 @@ def ClockCard(model, lang: str):
                     classes=["demo-units"], style={"display": "block"})
 
 
+def _act(fn):
+    """A knob's handler: apply the value, then redraw the page."""
+    def handler(value):
+        fn(value)
+        force_update()
+    return handler
+
+
 @solara.component
 def PolicyCard(model, lang: str):
     """Knobs that act on the running model at once (no reset)."""
     update_counter.get()
     s = model.cfg.scenario
 
-    def act(fn):
-        def handler(value):
-            fn(value)
-            force_update()
-        return handler
-
     with solara.Card(t("policy", lang)):
         solara.v.Select(label=t("dispatch_rule", lang), v_model=s.dispatch.rule,
                         items=[{"text": t(r, lang), "value": r} for r in DISPATCH_RULES],
-                        on_v_model=act(model.set_dispatch_rule))
+                        on_v_model=_act(model.set_dispatch_rule))
         solara.Switch(label=t("unified_platform", lang), value=s.dispatch.unified_platform,
-                      on_value=act(model.set_unified_platform))
+                      on_value=_act(model.set_unified_platform))
         solara.Switch(label=t("mentoring", lang), value=s.mediators.mentoring,
-                      on_value=act(model.set_mentoring))
+                      on_value=_act(model.set_mentoring))
         for unit_type in ("police", "guard"):
             if unit_type in s.units:
                 solara.SliderInt(
                     t("strength", lang, what=t(unit_type, lang)),
                     value=int(round(model.strength.get(unit_type, 1.0) * 100)), min=0, max=100,
                     step=10, thumb_label="always",
-                    on_value=act(lambda v, u=unit_type: model.set_unit_strength(u, v / 100.0)))
+                    on_value=_act(lambda v, u=unit_type: model.set_unit_strength(u, v / 100.0)))
         for kind in ("part_time", "xiaoma"):
             solara.SliderInt(
                 t("strength", lang, what=t(kind, lang)),
                 value=int(round(model.strength.get(kind, 1.0) * 100)), min=0, max=100, step=10,
                 thumb_label="always",
-                on_value=act(lambda v, k=kind: model.set_mediator_strength(k, v / 100.0)))
+                on_value=_act(lambda v, k=kind: model.set_mediator_strength(k, v / 100.0)))
         solara.Text(t("reset_hint", lang), style={"font-size": "12px", "color": "#666"})
 
 
@@ -168,12 +170,6 @@ def SideBySideCard(model, copy_b, lang: str):
         copy_b.set(twin(a, {**b_knobs_of(a), "mentoring": not a.cfg.scenario.mediators.mentoring})
                    if on else None)
 
-    def act(fn):
-        def handler(value):
-            fn(value)
-            force_update()
-        return handler
-
     with solara.Card(t("side_by_side", lang)):
         with solara.v.Html(tag="div", attributes=tid("side-by-side-switch")):
             solara.Switch(label=t("sbs_switch", lang), value=b is not None, on_value=switch)
@@ -182,14 +178,14 @@ def SideBySideCard(model, copy_b, lang: str):
         solara.Text(t("sbs_hint", lang), style={"font-size": "12px", "color": "#666"})
         s = b.cfg.scenario
         solara.Switch(label=f"B: {t('mentoring', lang)}", value=s.mediators.mentoring,
-                      on_value=act(b.set_mentoring))
+                      on_value=_act(b.set_mentoring))
         solara.Switch(label=f"B: {t('unified_platform', lang)}",
-                      value=s.dispatch.unified_platform, on_value=act(b.set_unified_platform))
+                      value=s.dispatch.unified_platform, on_value=_act(b.set_unified_platform))
         if "police" in s.units:
             solara.SliderInt(f"B: {t('strength', lang, what=t('police', lang))}",
                              value=int(round(b.strength.get("police", 1.0) * 100)), min=0,
                              max=100, step=10, thumb_label="always",
-                             on_value=act(lambda v: b.set_unit_strength("police", v / 100.0)))
+                             on_value=_act(lambda v: b.set_unit_strength("police", v / 100.0)))
 
 
 @solara.component
