@@ -23,6 +23,13 @@ from contextlib import contextmanager
 # Container allocations between young collections (Python's default 700).  Garbage in cycles
 # then waits a little longer: 50,000 small objects are a few MB.
 YOUNG_THRESHOLD = 50_000
+# Young collections are rare at that threshold (about ten a simulated year of the default
+# district: most objects die by reference counting), so the older generations, which hold only
+# what the run created and is still alive (open cases), are collected at every second young
+# collection and every second of those.  With Python's (10, 10) a full collection came about
+# once in ten simulated years, and cycles that had outlived a young collection piled up:
+# 30-40 MB a simulated year (`python -m benchmarks.bench_memory`).
+OLDER_THRESHOLDS = (1, 1)
 
 _depth = 0      # runs inside runs (a sweep in one process): only the outermost tunes
 
@@ -41,7 +48,11 @@ def long_run() -> Iterator[None]:
         return
     before = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *before[1:])
+    # A full collection now finds nothing to walk, and resets the collector's count of
+    # long-lived objects, which it otherwise keeps at the frozen heap's size: full collections
+    # would then wait until the run's own survivors reach a quarter of that heap.
+    gc.collect()
+    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
     try:
         yield
     finally:

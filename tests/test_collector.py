@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import weakref
 
 import pandas as pd
 import pytest
 
 import sim.simulation
-from sim.collector import YOUNG_THRESHOLD, long_run
+from sim.collector import OLDER_THRESHOLDS, YOUNG_THRESHOLD, long_run
 from tests.conftest import run
 
 
@@ -18,7 +19,7 @@ def test_long_run_tunes_the_collector_and_restores_it():
     model = [[] for _ in range(1000)]                # alive before the run: frozen in it
     with long_run():
         assert gc.get_threshold()[0] == YOUNG_THRESHOLD
-        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_threshold()[1:] == OLDER_THRESHOLDS
         assert gc.get_freeze_count() >= frozen + len(model)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0                # collectable again afterwards
@@ -51,3 +52,30 @@ def test_results_do_not_depend_on_the_collector(monkeypatch):
     pd.testing.assert_frame_equal(tuned.incidents, plain.incidents)
     pd.testing.assert_frame_equal(tuned.disputes, plain.disputes)
     assert pd.Series(tuned.metrics).equals(pd.Series(plain.metrics))   # NaN equals NaN here
+
+
+class _Node:
+    """A cycle the reference counts never free (like a process and its callbacks)."""
+
+    def __init__(self):
+        self.me = self
+
+
+def _young_collection() -> None:
+    """Allocate (and hold) enough containers for one young collection to run."""
+    held = [[] for _ in range(YOUNG_THRESHOLD + 1000)]
+    del held
+
+
+def test_cycles_that_outlived_a_young_collection_are_freed_during_a_run():
+    """Garbage in a cycle that was alive at one young collection (an open case) sits in an
+    older generation when it dies; it must not wait for the end of the run (a ten-year run
+    gained 30-40 MB a simulated year when it did)."""
+    with long_run():
+        case = _Node()
+        gone = weakref.ref(case)
+        _young_collection()                      # the case is alive: it moves up a generation
+        del case                                 # closed: now garbage in an older generation
+        for _ in range(6):
+            _young_collection()
+        assert gone() is None
