@@ -13,8 +13,8 @@ import math
 
 import mesa
 
-DAY = 1440.0
-WEEK = 7 * DAY
+from sim.clock import DAY, WEEK
+
 INF = math.inf
 
 KINDS = ("xiaoma", "full_time", "part_time")

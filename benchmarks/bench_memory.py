@@ -16,8 +16,8 @@ import resource
 import time
 
 from sim import Simulation
+from sim.clock import DAY
 from sim.collector import long_run
-from sim.model import DAY
 
 TARGET_PEAK_GB = 1.0
 

@@ -27,8 +27,8 @@ from functools import partial
 import numpy as np
 
 from agents.dispute import N_PARTY_DRAWS, PARTY_DRAWS, ROW, ROW_WIDTH, Conflict, Dispute
-from agents.mediator import DAY
 from agents.resident import COURT, POLICE, SELF, STATION
+from sim.clock import DAY
 from sim.streams import exp1
 
 INF = math.inf

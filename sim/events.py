@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from sim.clock import DAY
 from sim.provenance import EVENT, param
 
-DAY = 1440.0
 _AT = re.compile(r"^\s*day\s+(\d+)(?:\s+(\d{1,2}):(\d{2}))?\s*$", re.IGNORECASE)
 # Fields each kind reads, besides at, kind, duration_days and note.
 EVENT_FIELDS = {

@@ -21,12 +21,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.clock import DAY
 from sim.config import Calls, IncidentKind
 from sim.records import RecordBook
 
 NAN = math.nan
 INF = math.inf
-DAY = 1440.0
 BLOCK = 1024   # candidates drawn per numpy call (numpy's per-call cost dominates otherwise)
 
 

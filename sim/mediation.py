@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from agents.dispute import LEVELS, MAX_SESSIONS_DRAWN, ROW, SESSION_DRAWS, Conflict, Dispute
-from agents.mediator import DAY, HOUR_KINDS, Mediator
+from agents.mediator import HOUR_KINDS, Mediator
+from sim.clock import DAY, YEAR
 from sim.config import ConfigError
 from sim.config import Disputes as DisputesConfig
 from sim.config import Mediators as MediatorsConfig
@@ -25,7 +26,6 @@ from sim.geography import largest_remainder
 from sim.streams import exp1
 
 INF = math.inf
-YEAR = 365.0 * DAY
 # Severity at which `violence.hazard_per_day` applies.
 REFERENCE_SEVERITY = 0.4
 # Assignment order at equal start times: full-time staff before part-timers.

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim import survival
+from sim.clock import DAY
 from sim.police_mediation import DISPUTE_CALL_KINDS
-
-DAY = 1440.0
 
 
 def _share(mask: pd.Series) -> float:

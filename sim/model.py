@@ -17,6 +17,7 @@ from agents.dispute import LEVELS, Dispute
 from agents.mediator import KINDS as MEDIATOR_KINDS
 from agents.patrol_unit import PatrolUnit
 from agents.resident import Residents
+from sim.clock import DAY
 from sim.config import RunConfig
 from sim.dispatch import Dispatcher
 from sim.geography import Grouping, largest_remainder, load_district
@@ -27,7 +28,6 @@ from sim.roads import Travel
 from sim.streams import Streams
 from sim.timeline import Timeline
 
-DAY = 1440.0
 UNIT_PREFIX = {"police": "P", "armed_patrol": "A", "rapid_response": "R", "guard": "G"}
 
 

@@ -6,7 +6,7 @@ for (the browser demo); ``render`` turns one into a line in the chosen language.
 
 from __future__ import annotations
 
-DAY = 1440.0
+from sim.clock import DAY
 
 TEMPLATES = {
     "en": {

@@ -15,7 +15,7 @@ incident is cleared or handed to the backup force) and ``IncidentDesk.report``.
 from __future__ import annotations
 
 from agents.dispute import ROW, Conflict
-from agents.mediator import DAY
+from sim.clock import DAY
 from sim.incidents import N_DRAWS, IncidentDraws
 from sim.streams import exp1
 

@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 
 from sim import reported
+from sim.clock import DAY
 from sim.collector import long_run
 from sim.config import RunConfig, parse_config, to_dict
 from sim.district_map import district_geojson
-from sim.metrics import DAY, METRIC_COLUMNS, IncidentStats, summarise
+from sim.metrics import METRIC_COLUMNS, IncidentStats, summarise
 from sim.model import DistrictModel
 from sim.output import disputes_frame, incidents_frame, timeseries_frame, write_run
 from sim.records import RecordBook, Spool, read_batches

@@ -31,7 +31,8 @@ import math
 import numpy as np
 from scipy import stats
 
-DAY = 1440.0
+from sim.clock import DAY
+
 # Cumulative probabilities are sums of floats: 0.9 may come out as 0.8999999999999999.
 _TOL = 1e-9
 

@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from sim.events import DAY, Event, event_start_minutes
+from sim.clock import DAY
+from sim.events import Event, event_start_minutes
 
 INF = math.inf
 

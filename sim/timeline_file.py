@@ -30,9 +30,10 @@ from typing import Any
 
 import yaml
 
+from sim.clock import DAY
 from sim.compose import CONF_DIR
 from sim.config import ConfigError
-from sim.events import DAY, event_start_minutes
+from sim.events import event_start_minutes
 
 TIMELINE_DIR = CONF_DIR / "timeline"
 TOP_KEYS = ("scenario", "days", "seed", "teaching_note", "teaching_note_zh", "title", "title_zh",

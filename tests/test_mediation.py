@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from agents.dispute import LEVELS, Dispute
-from agents.mediator import DAY, WEEK, Mediator
+from agents.mediator import Mediator
 from agents.resident import CHANNELS
 from sim import Simulation
+from sim.clock import DAY, WEEK
 from tests.conftest import run
 
 SMALL = ["scenario=small_district", "scenario.calls.enabled=false"]

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import ConfigError, Simulation
-from sim.survival import DAY, km_quantile, response_minutes, settle_days
+from sim.clock import DAY
+from sim.survival import km_quantile, response_minutes, settle_days
 
 # Events at 1, 2, 3, 5; censored at 2.5, 4, 6 (seven cases). By hand, Kaplan–Meier:
 #   t=1: 7 at risk, S = 6/7            F = 1/7   = 0.143

@@ -29,7 +29,8 @@ from experiments.analysis.collect import (
     InputError,
     load_long_table,
 )
-from sim.survival import DAY, km_quantile, response_minutes, settle_days
+from sim.clock import DAY
+from sim.survival import km_quantile, response_minutes, settle_days
 
 BY_CHOICES = ("grid", "street", "community", "hour", "weekday", "priority", "category")
 INCIDENT_KEYS = ("grid", "community", "hour", "weekday", "priority")
