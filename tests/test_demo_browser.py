@@ -193,7 +193,7 @@ def test_control_room(server, tmp_path):
         page.locator(_id("step")).click()
         page.wait_for_function("() => document.querySelector('[data-testid=side-by-side]')"
                                "?.innerText.includes('第1天 00:20')", timeout=20_000)
-        assert panel.locator("img").count() == 1          # the difference chart
+        assert panel.locator("svg.demo-chart").count() == 2     # the difference charts
         browser.close()
     assert (results / "control_room_zh.png").stat().st_size > 50_000
     assert not external, f"the page asked the internet for {external}"

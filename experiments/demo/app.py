@@ -26,9 +26,10 @@ from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
 from solara.server import kernel_context
 
-from experiments.demo.charts import busy_chart, disputes_chart, response_chart
+from experiments.demo.charts import busy_spec, disputes_spec, response_spec
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
-from experiments.demo.side_by_side import b_knobs_of, difference_chart, follow, summary, twin
+from experiments.demo.side_by_side import b_knobs_of, difference_specs, follow, summary, twin
+from experiments.demo.svg_chart import to_svg
 from experiments.demo.text import clock, t
 from experiments.demo.vector_map import VectorMap
 from sim.config import ConfigError
@@ -44,38 +45,36 @@ CHART_SECONDS = 2.0    # while playing, the charts are redrawn this often (wall 
 
 @solara.component
 def Chart(make, key: list):
-    """The figure `make()` returns, drawn again only when `key` changes."""
-    fig = solara.use_memo(make, key)
-    # A fixed size (no bbox "tight"), so the picture keeps the grid cell's shape in either language.
-    return solara.FigureMatplotlib(fig, dependencies=key, format="png")
+    """The SVG of the ``ChartSpec`` `make()` returns, built again only when `key` changes."""
+    svg = solara.use_memo(lambda: to_svg(make()), key)
+    return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["demo-chart-cell"])
 
 
 def chart_key(model, lang: str, playing: bool) -> list:
     """When a chart is redrawn: after every step and language switch while paused; while
-    playing every CHART_SECONDS only (drawing the charts was most of a frame's time: each frame
-    then took ~0.4 s, so Pause and the language switch waited that long), and a language switch
-    reaches the charts at their next redraw."""
+    playing at the language switch and every CHART_SECONDS (a chart's data grows with the run:
+    there is no point in sending it at every frame)."""
     if playing:
-        return [id(model), int(time.monotonic() / CHART_SECONDS)]
+        return [id(model), lang, int(time.monotonic() / CHART_SECONDS)]
     return [id(model), lang, update_counter.value]
 
 
-def _figure_view(draw, doc: str):
-    """A panel that re-draws `draw(model, lang)` as ``chart_key`` says."""
+def _figure_view(spec, doc: str):
+    """A panel that re-draws `spec(model, lang)` as ``chart_key`` says."""
 
     @solara.component
     def View(model, playing: bool = False):
         update_counter.get()
         lang = solara.use_context(Lang)
-        Chart(lambda: draw(model, lang), chart_key(model, lang, playing))
+        Chart(lambda: spec(model, lang), chart_key(model, lang, playing))
 
     View.__doc__ = doc
     return View
 
 
-DisputesView = _figure_view(disputes_chart, "Open disputes by level.")
-ResponseView = _figure_view(response_chart, "Response times so far.")
-BusyView = _figure_view(busy_chart, "Busy units by type.")
+DisputesView = _figure_view(disputes_spec, "Open disputes by level.")
+ResponseView = _figure_view(response_spec, "Response times so far.")
+BusyView = _figure_view(busy_spec, "Busy units by type.")
 
 
 @solara.component
@@ -201,7 +200,7 @@ def SideBySidePanel(a, b, playing: bool = False):
         solara.v.Html(tag="div", class_="sbs-knobs", children=[t(
             "sbs_knobs", lang, mentoring=onoff[k["mentoring"]], platform=onoff[k["platform"]],
             police=k["police"], rule=t(b.cfg.scenario.dispatch.rule, lang))])
-        with solara.Columns([5, 7]):
+        with solara.Columns([4, 4, 4]):
             sa, sb = summary(a), summary(b)
 
             def cell(v):
@@ -211,7 +210,9 @@ def SideBySidePanel(a, b, playing: bool = False):
             rows = [((t(f"m_{key}", lang), cell(sa[key]), cell(sb[key])), None) for key in sa]
             _table("side-by-side-table", "", [t(h, lang) for h in ("h_measure", "h_a", "h_b")],
                    rows, max_height="260px")
-            Chart(lambda: difference_chart(a, b, lang), chart_key(a, lang, playing) + [id(b)])
+            for k in range(2):
+                Chart(lambda k=k: difference_specs(a, b, lang)[k],
+                      chart_key(a, lang, playing) + [id(b)])
 
 
 def model_params(model: DemoModel, lang: str) -> dict:
