@@ -265,10 +265,13 @@ def _slider_to(page, label: str, key: str) -> None:
 
 # Measured on this machine (2 cores shared with other work, load 2-4): Pause 0.11-0.63 s alone,
 # up to 1.3 s with another browser test in parallel (frames already sent still arrive: the
-# server does not wait for the browser), the language switch 0.4-0.7 s when paused (it
-# re-renders every panel) and 0.5-1.7 s while playing; 10-30 s before the play loop let the
-# clicks' renders finish first.  The issue asks 0.5 s for both: not met under this load.
-PAUSE_S, LANGUAGE_S = 2.0, 3.0
+# server does not wait for the browser).  The language switch took 0.4-0.7 s when paused and
+# 0.5-1.7 s while playing while the charts were matplotlib PNGs and every table cell and log line
+# its own widget (~200 messages a switch); with SVG charts and one widget per board and log,
+# benchmarks/bench_demo_latency.py measures median 0.23 s paused and 0.22 s at full speed (load
+# 5), and this test 0.46 s beside another browser test.  The issue's 0.5 s, with margin for a
+# loaded machine: 1 s.
+PAUSE_S, LANGUAGE_S = 2.0, 1.0
 
 
 def test_pause_and_language_answer_at_full_speed(server):

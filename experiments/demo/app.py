@@ -18,6 +18,7 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Callable
 
 import reacton.core
 import solara
@@ -31,7 +32,7 @@ from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choice
 from experiments.demo.side_by_side import b_knobs_of, difference_specs, follow, summary, twin
 from experiments.demo.svg_chart import to_svg
 from experiments.demo.text import clock, t
-from experiments.demo.vector_map import VectorMap
+from experiments.demo.vector_map import ASSETS, VectorMap
 from sim.config import ConfigError
 from sim.timeline import event_start_minutes
 
@@ -370,40 +371,24 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
             solara.Error(error.value)
 
 
-CELL = {"padding": "2px 8px", "text-align": "left", "white-space": "nowrap"}
+@solara.component_vue(str(ASSETS / "board_table.vue"))
+def _BoardTable(testid: str, title: str, header: list, rows: list, picks: list,
+                row_testid: str = "", max_height: str = "300px",
+                event_pick: Callable | None = None):
+    pass
 
 
 def _table(name: str, title: str, header: list[str], rows: list[tuple], on_pick=None,
            row_id: str | None = None, max_height: str = "300px"):
     """A titled table with a data-testid; a row is (cells, the case it picks or None)."""
-    with solara.v.Html(tag="div", attributes=tid(name),
-                       style_=f"max-height: {max_height}; overflow-y: auto; font-size: 15px"):
-        solara.Text(title, style={**BOLD, "font-size": "16px"})
-        with solara.v.Html(tag="table", style_="border-collapse: collapse; width: 100%"):
-            solara.v.Html(tag="tr", children=[solara.v.Html(tag="th", children=[h],
-                                                            style_=_css(CELL)) for h in header])
-            for cells, pick in rows:
-                TableRow(cells, pick, on_pick, row_id)
+    def pick(case):
+        if on_pick is not None and case:
+            on_pick(tuple(case))
 
-
-@solara.component
-def TableRow(cells, pick, on_pick, row_id):
-    """One row; a click picks its case (a component, so each row owns its click hook)."""
-    tr = solara.v.Html(tag="tr", attributes=tid(row_id) if row_id else None,
-                       style_="cursor: pointer" if pick is not None else "",
-                       children=[solara.v.Html(tag="td", children=[str(c)], style_=_css(CELL))
-                                 for c in cells])
-
-    def click(*_):
-        if pick is not None and on_pick is not None:
-            on_pick(pick)
-
-    solara.v.use_event(tr, "click", click)
-    return tr
-
-
-def _css(style: dict) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in style.items())
+    _BoardTable(testid=name, title=title, header=header,
+                rows=[[str(c) for c in cells] for cells, _ in rows],
+                picks=[list(case) if case is not None else None for _, case in rows],
+                row_testid=row_id or "", max_height=max_height, event_pick=pick)
 
 
 def _minutes(now: float, since: float) -> str:
@@ -551,34 +536,31 @@ def LogView(model, selected):
     story."""
     update_counter.get()
     lang = solara.use_context(Lang)
-    entries = model.narrative_entries(lang, last=80)[::-1] or [(t("nothing_yet", lang), None)]
-    with solara.v.Html(tag="div", attributes=tid("log"), class_="narrative-log",
-                       style_="max-height: 300px; overflow-y: auto; font-size: 14px;"
-                              " font-family: monospace"):
-        solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
-        seen: dict[str, int] = {}
-        for line, case in entries:
-            # Keyed by its text, so a new line is a new widget and the older ones are only moved
-            # down (unkeyed, each of the 80 widgets got the text of the one above it per frame).
-            n = seen[line] = seen.get(line, 0) + 1
-            LogLine(line, case, selected.set).key(f"{n}:{line}")
+    entries = model.log_entries(lang, last=80)[::-1] or [(0, t("nothing_yet", lang), None)]
+    # Keyed by its entry: a new entry is a new line and the older ones only move down, and a
+    # language switch only relabels them.
+    lines = [[str(key), line, f"{case[0]}:{case[1]}" if case is not None else None]
+             for key, line, case in entries]
+
+    def pick(case: str):
+        kind, _, ident = case.partition(":")
+        selected.set((kind, int(ident)))
+
+    _LogLines(title=t("narrative", lang), lines=lines, event_pick=pick)
+
+
+@solara.component_vue(str(ASSETS / "log_lines.vue"))
+def _LogLines(title: str, lines: list, event_pick: Callable | None = None):
+    pass
 
 
 @solara.component
 def LogLine(line: str, case, on_pick):
-    """One log line; clickable when it names a case."""
-    if case is None:
-        div = solara.v.Html(tag="div", children=[line])
-    else:
-        div = solara.v.Html(tag="div", children=[line], class_="log-case",
-                            attributes={"data-case": f"{case[0]}:{case[1]}"},
-                            style_="cursor: pointer")
-
-    def click(*_):
-        if case is not None:
-            on_pick(case)
-
-    solara.v.use_event(div, "click", click)
+    """One clickable line of a case story (a violent dispute's incident)."""
+    div = solara.v.Html(tag="div", children=[line], class_="log-case",
+                        attributes={"data-case": f"{case[0]}:{case[1]}"},
+                        style_="cursor: pointer")
+    solara.v.use_event(div, "click", lambda *_: on_pick(case))
     return div
 
 

@@ -47,8 +47,20 @@ class ChartSpec:
     ncol: int = 1
 
 
-def _series(model, key: str) -> np.ndarray:
-    return np.array([row.get(key, 0) for row in model.timeseries], dtype=float)
+def _series(model, key: str, frame=None) -> np.ndarray:
+    """One column of the model's time series (0 where it has none), as floats; `frame`: the
+    series as a table already (``model.timeseries.frame()``), when a chart reads several."""
+    if frame is None:
+        frame = model.timeseries.frame() if len(model.timeseries) else None
+    if frame is None or key not in frame:
+        return np.zeros(0 if frame is None else len(frame))
+    return frame[key].to_numpy(dtype=float)
+
+
+def _frame(model):
+    # One table per chart, not a dict per row: the rows' dicts of ~30 columns each were most
+    # of a chart's time late in a run.
+    return model.timeseries.frame() if len(model.timeseries) else None
 
 
 def _days_xmax(days: np.ndarray) -> float:
@@ -57,9 +69,10 @@ def _days_xmax(days: np.ndarray) -> float:
 
 def disputes_spec(model, lang: str = "en") -> ChartSpec:
     """Open disputes at each mediation level over time (stacked)."""
-    days = _series(model, "day")
+    frame = _frame(model)
+    days = _series(model, "day", frame)
     return ChartSpec(t("chart_disputes", lang), t("day_axis", lang), "stack", days,
-                     [Series(t(lv, lang), _series(model, f"open_disputes_{lv}"), colour)
+                     [Series(t(lv, lang), _series(model, f"open_disputes_{lv}", frame), colour)
                       for lv, colour in LEVEL_COLOURS.items()], xmax=_days_xmax(days))
 
 
@@ -94,10 +107,11 @@ def response_spec(model, lang: str = "en") -> ChartSpec:
 
 def busy_spec(model, lang: str = "en") -> ChartSpec:
     """Units busy on a job, by type, and the incidents waiting for one."""
-    days = _series(model, "day")
-    series = [Series(t(name, lang), _series(model, f"busy_units_{name}"),
+    frame = _frame(model)
+    days = _series(model, "day", frame)
+    series = [Series(t(name, lang), _series(model, f"busy_units_{name}", frame),
                      UNIT_COLOURS.get(name, "#555555")) for name in model.cfg.scenario.units]
-    series.append(Series(t("queued", lang), _series(model, "queued_incidents"), "#000000",
+    series.append(Series(t("queued", lang), _series(model, "queued_incidents", frame), "#000000",
                          dashed=True))
     return ChartSpec(t("chart_busy", lang), t("day_axis", lang), "lines", days, series,
                      xmax=_days_xmax(days), ncol=2)

@@ -288,15 +288,23 @@ class DemoModel(DistrictModel):
     def narrative_entries(self, lang: str = "en", last: int = 50) -> list[tuple[str, tuple | None]]:
         """Latest (line, case) pairs, newest last: the case a line names, ("incident", id) or
         ("dispute", id), so the page can open its story; None for other lines."""
+        return [(line, case) for _, line, case in self.log_entries(lang, last)]
+
+    def log_entries(self, lang: str = "en", last: int = 50) -> list[tuple[int, str, tuple | None]]:
+        """As ``narrative_entries``, each with a key that names its entry in either language
+        and while later entries arrive (the page keys its log lines by it, so a language switch
+        relabels them rather than building them again).  The key is the entry's identity: unique
+        among the entries kept, which outnumber the lines shown."""
         if self.narrative is None:
             return []
         zh = self.timeline_file.notes_zh if (self.timeline_file and lang == "zh") else {}
         out = []
-        for minute, key, params in list(self.narrative)[-last:]:
+        for entry in list(self.narrative)[-last:]:
+            minute, key, params = entry
             if key == "note" and params.get("text") in zh:
                 params = {**params, "text": zh[params["text"]]}
             case = None
             if "id" in params:
                 case = ("dispute" if key in DISPUTE_KEYS else "incident", params["id"])
-            out.append((render((minute, key, params), lang), case))
+            out.append((id(entry), render((minute, key, params), lang), case))
         return out

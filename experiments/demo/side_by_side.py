@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from experiments.demo.charts import ChartSpec, Series, _series
+from experiments.demo.charts import ChartSpec, Series, _frame, _series
 from experiments.demo.model import DemoModel
 from experiments.demo.text import t
 
@@ -80,9 +80,9 @@ def difference_specs(a, b, lang: str = "en") -> list[ChartSpec]:
     """Open disputes and calls waiting over time, A against B (two charts)."""
     out = []
     for key, title in (("open_disputes", "sbs_open"), ("queued_incidents", "queued")):
-        series = [Series(t(f"run_{name}", lang), _series(m, key), COLOURS[name],
-                         dashed=name == "b", x=_series(m, "day"))
-                  for name, m in (("a", a), ("b", b))]
+        series = [Series(t(f"run_{name}", lang), _series(m, key, f), COLOURS[name],
+                         dashed=name == "b", x=_series(m, "day", f))
+                  for name, m, f in (("a", a, _frame(a)), ("b", b, _frame(b)))]
         xmax = max(max((float(s.x[-1]) for s in series if len(s.x)), default=0.0), 1.0)
         out.append(ChartSpec(t(title, lang), t("day_axis", lang), "lines", np.zeros(0), series,
                              xmax=xmax))
