@@ -132,6 +132,7 @@ class DemoModel(DistrictModel):
         self.env.process(self._patrol_clock())
         self.tick_minutes = float(DEFAULT_TICK)
         self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
+        self.ended_drives: dict[str, object] = {}       # unit name -> Trip, in the last step
 
     def knobs(self) -> dict:
         """The live knobs' settings, to carry over a Reset."""
@@ -164,11 +165,16 @@ class DemoModel(DistrictModel):
         the end it does nothing."""
         if not self.running:
             return
+        drives = {u.name: u.trip for u in self.units if u.trip is not None}
         before = self.env.now
         target = min(before + self.tick_minutes, self.end_minutes)
         if target > before:
             self.env.run(until=target)
         self._record()
+        # Drives that ended in this step (the unit arrived): the map glides the unit along
+        # the rest of its road rather than straight to where it stopped.
+        self.ended_drives = {u.name: drives[u.name] for u in self.units
+                             if u.name in drives and u.trip is None}
         self._log_case_steps(before, self.env.now)
         for u in self.units:
             if self.since.get(u.name, ("",))[0] != u.state:
