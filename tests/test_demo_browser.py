@@ -7,6 +7,7 @@ the ``playwright`` Python package; without them the test is skipped and says why
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -284,6 +285,11 @@ def test_pause_and_language_answer_at_full_speed(server):
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
         page.locator(_id("play")).wait_for(state="attached", timeout=30_000)
+        # One-minute ticks: at 24 steps a frame the three days last ~180 frames, long enough to
+        # play, pause and play again (at 5 minutes a frame now takes so little that the run
+        # could end before Pause).
+        page.locator(_id("tick-minutes")).click()
+        page.locator(".v-menu__content .v-list-item", has_text=re.compile(r"^\s*1 min\s*$")).click()
         _slider_to(page, "Pause between steps", "Home")
         _slider_to(page, "Steps per press", "End")
         page.wait_for_function("() => document.body.innerText.includes('24')", timeout=10_000)
