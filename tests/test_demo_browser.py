@@ -7,6 +7,7 @@ the ``playwright`` Python package; without them the test is skipped and says why
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -193,7 +194,7 @@ def test_control_room(server, tmp_path):
         page.locator(_id("step")).click()
         page.wait_for_function("() => document.querySelector('[data-testid=side-by-side]')"
                                "?.innerText.includes('第1天 00:20')", timeout=20_000)
-        assert panel.locator("img").count() == 1          # the difference chart
+        assert panel.locator("svg.demo-chart").count() == 2     # the difference charts
         browser.close()
     assert (results / "control_room_zh.png").stat().st_size > 50_000
     assert not external, f"the page asked the internet for {external}"
@@ -265,10 +266,13 @@ def _slider_to(page, label: str, key: str) -> None:
 
 # Measured on this machine (2 cores shared with other work, load 2-4): Pause 0.11-0.63 s alone,
 # up to 1.3 s with another browser test in parallel (frames already sent still arrive: the
-# server does not wait for the browser), the language switch 0.4-0.7 s when paused (it
-# re-renders every panel) and 0.5-1.7 s while playing; 10-30 s before the play loop let the
-# clicks' renders finish first.  The issue asks 0.5 s for both: not met under this load.
-PAUSE_S, LANGUAGE_S = 2.0, 3.0
+# server does not wait for the browser).  The language switch took 0.4-0.7 s when paused and
+# 0.5-1.7 s while playing while the charts were matplotlib PNGs and every table cell and log line
+# its own widget (~200 messages a switch); with SVG charts and one widget per board and log,
+# benchmarks/bench_demo_latency.py measures median 0.23 s paused and 0.22 s at full speed (load
+# 5), and this test 0.46 s beside another browser test.  The issue's 0.5 s, with margin for a
+# loaded machine: 1 s.
+PAUSE_S, LANGUAGE_S = 2.0, 1.0
 
 
 def test_pause_and_language_answer_at_full_speed(server):
@@ -281,6 +285,11 @@ def test_pause_and_language_answer_at_full_speed(server):
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
         page.locator(_id("play")).wait_for(state="attached", timeout=30_000)
+        # One-minute ticks: at 24 steps a frame the three days last ~180 frames, long enough to
+        # play, pause and play again (at 5 minutes a frame now takes so little that the run
+        # could end before Pause).
+        page.locator(_id("tick-minutes")).click()
+        page.locator(".v-menu__content .v-list-item", has_text=re.compile(r"^\s*1 min\s*$")).click()
         _slider_to(page, "Pause between steps", "Home")
         _slider_to(page, "Steps per press", "End")
         page.wait_for_function("() => document.body.innerText.includes('24')", timeout=10_000)

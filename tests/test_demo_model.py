@@ -262,3 +262,23 @@ def test_a_finished_run_stays_put(festival):
     assert not m.running and now == m.end_minutes
     m.step()
     assert (m.now, len(m.timeseries), len(m.narrative)) == (now, rows, log)
+
+
+def test_log_keys_name_entries_in_either_language(festival):
+    """The page keys its log lines by entry: the same keys in English and Chinese (a switch only
+    relabels), unique, and an entry keeps its key while newer ones arrive."""
+    m = festival(seed=1)
+    m.set_tick(30)
+    for _ in range(12):
+        m.step()
+    en, zh = m.log_entries("en", 80), m.log_entries("zh", 80)
+    assert len(en) > 10
+    assert [k for k, _, _ in en] == [k for k, _, _ in zh]
+    assert [line for _, line, _ in en] != [line for _, line, _ in zh]
+    assert len({k for k, _, _ in en}) == len(en)
+    line_of = {k: line for k, line, _ in en}
+    for _ in range(4):
+        m.step()
+    later = m.log_entries("en", 200)
+    kept = [(k, line) for k, line, _ in later if k in line_of]
+    assert kept and all(line == line_of[k] for k, line in kept)

@@ -7,7 +7,7 @@ import math
 import re
 
 import pytest
-from test_demo_browser import ARGS, CHROMIUM, REASON, server  # noqa: F401  (a fixture)
+from test_demo_browser import ARGS, CHROMIUM, REASON, _slider_to, server  # noqa: F401  (a fixture)
 
 from experiments.demo import model as demo_model
 from experiments.demo.vector_map import map_state, static_layers
@@ -195,3 +195,115 @@ def test_a_badge_follows_its_foremost_dispute(festival):
         top = m.dispute(b["top"])
         assert top in mine
         assert rank[top.level] == max(rank[d.level] for d in mine)
+
+
+def _road_nodes(m) -> set[tuple[float, float]]:
+    h = m.district.side_km
+    return {(round(x, 3), round(h - y, 3)) for x, y in zip(m.travel.nx, m.travel.ny, strict=True)}
+
+
+def test_moving_units_carry_their_road(festival):
+    """A driving unit's path runs from where it is drawn to its destination through road nodes;
+    its trail from where the drive began to where it is; together they are the drive's route.
+    A unit whose drive ended in the last step carries that drive as its trail, ending where it
+    stands.  Other units on patrol carry neither (the model moves them by patrol steps, not
+    drives)."""
+    m, _, _ = festival
+    h = m.district.side_km
+    nodes = _road_nodes(m)
+    units = {u.name: u for u in m.units}
+    seen_driving = seen_ended = 0
+    for _ in range(200):
+        m.step()
+        for rec in map_state(m)["units"]:
+            u = units[rec["id"]]
+            here = [rec["x"], rec["y"]]
+            if rec["state"] == "patrolling":      # back on its beat, maybe from a drive
+                assert "path" not in rec
+                assert ("trail" in rec) == (u.name in m.ended_drives)
+            if "path" in rec:
+                seen_driving += 1
+                trip = u.trip
+                path, trail = rec["path"], rec["trail"]
+                assert path[0] == here and trail[-1] == here
+                assert path[-1] == pytest.approx([trip.x1, h - trip.y1], abs=1e-3)
+                assert trail[0] == pytest.approx([trip.x0, h - trip.y0], abs=1e-3)
+                assert all(tuple(p) in nodes for p in path[1:-1] + trail[1:-1]), rec["id"]
+                xs, ys = trip.polyline()
+                route = [[x, h - y] for x, y in zip(xs, ys, strict=True)]
+                assert len(trail) + len(path) - 2 == len(route)
+                assert all(a == pytest.approx(b, abs=1e-3)
+                           for a, b in zip(trail[:-1] + path[1:], route, strict=True))
+            elif "trail" in rec:
+                seen_ended += 1
+                assert rec["trail"][-1] == pytest.approx(here, abs=1e-3)
+                assert all(tuple(p) in nodes for p in rec["trail"][1:-1])
+        if seen_driving > 5 and seen_ended > 2:
+            break
+    assert seen_driving > 5 and seen_ended > 2, (seen_driving, seen_ended)
+
+
+# At a moment between two states, while playing: every driving unit is drawn on its road still
+# ahead, and the followed case's route starts at its unit (trimmed behind it).
+MID_TICK = """() => {
+  const vm = window.__vmap, P = window.__vmPath;
+  if (!vm || !vm.state || performance.now() - vm.stateAt < 400) return null;
+  const out = [];
+  for (const id in vm.units) {
+    const e = vm.units[id], u = e.rec, p = vm.shown[id];
+    if (!u.path || !p) continue;
+    const moved = Math.hypot(p[0] - u.path[0][0], p[1] - u.path[0][1]);
+    const line = document.querySelector(`.vm-selpath[data-id='${id}']`);
+    const first = line ? line.getAttribute('points').split(' ')[0].split(',').map(Number) : null;
+    out.push({id, moved, off: P.onPath(u.path, p).d,
+              route: first ? Math.hypot(first[0] - p[0], first[1] - p[1]) : null});
+  }
+  return out;
+}"""
+
+
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
+def test_units_move_on_roads_between_ticks(server):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
+        page.wait_for_selector("[data-testid=map] svg .vm-community", timeout=40_000)
+        # The shipped JS on a known polyline: the point half way along lies on it, and the
+        # route ahead of it starts there and keeps the vertices not yet passed.
+        check = page.evaluate("""() => { const P = window.__vmPath;
+            const path = [[0, 0], [1, 0], [1, 2], [3, 2]];
+            const mid = P.pathAt(path, 0.5), rest = P.ahead(path, 0.5);
+            return {mid, rest, off: P.onPath(path, mid).d}; }""")
+        assert check["mid"] == pytest.approx([1, 1.5]) and check["off"] < 1e-12
+        assert check["rest"] == [check["mid"], [1, 2], [3, 2]]
+
+        # Half a second between states, so there is a "between" after each glide.
+        _slider_to(page, "Pause between steps", "End")
+        page.wait_for_timeout(1000)
+        page.locator("[data-testid=play]").click()
+        page.wait_for_selector(".vm-unit[data-state=dispatched]", timeout=60_000)
+        mid_tick, routes = [], []
+        for _ in range(400):
+            if not page.locator(".vm-selpath").count():     # follow a case on the road
+                driving = page.locator(".vm-unit[data-state=dispatched]")
+                if driving.count():
+                    driving.first.dispatch_event("click")
+            for s in page.evaluate(MID_TICK) or []:
+                if s["moved"] > 1e-3:               # drawn past its last state's position
+                    mid_tick.append(s)
+                    if s["route"] is not None:
+                        routes.append(s)
+            if len(mid_tick) > 5 and routes:
+                break
+            page.wait_for_timeout(50)
+        page.locator("[data-testid=pause]").click()
+        browser.close()
+    assert len(mid_tick) > 5 and routes, (mid_tick, routes)
+    assert max(s["off"] for s in mid_tick) < 1e-6, mid_tick
+    assert max(s["route"] for s in routes) < 2e-3, routes
+    assert not errors, errors

@@ -18,6 +18,7 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Callable
 
 import reacton.core
 import solara
@@ -26,11 +27,12 @@ from mesa.visualization.solara_viz import ModelCreator
 from mesa.visualization.utils import force_update, update_counter
 from solara.server import kernel_context
 
-from experiments.demo.charts import busy_chart, disputes_chart, response_chart
+from experiments.demo.charts import busy_spec, disputes_spec, response_spec
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
-from experiments.demo.side_by_side import b_knobs_of, difference_chart, follow, summary, twin
+from experiments.demo.side_by_side import b_knobs_of, difference_specs, follow, summary, twin
+from experiments.demo.svg_chart import to_svg
 from experiments.demo.text import clock, t
-from experiments.demo.vector_map import VectorMap
+from experiments.demo.vector_map import ASSETS, VectorMap
 from sim.config import ConfigError
 from sim.timeline import event_start_minutes
 
@@ -44,38 +46,36 @@ CHART_SECONDS = 2.0    # while playing, the charts are redrawn this often (wall 
 
 @solara.component
 def Chart(make, key: list):
-    """The figure `make()` returns, drawn again only when `key` changes."""
-    fig = solara.use_memo(make, key)
-    # A fixed size (no bbox "tight"), so the picture keeps the grid cell's shape in either language.
-    return solara.FigureMatplotlib(fig, dependencies=key, format="png")
+    """The SVG of the ``ChartSpec`` `make()` returns, built again only when `key` changes."""
+    svg = solara.use_memo(lambda: to_svg(make()), key)
+    return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["demo-chart-cell"])
 
 
 def chart_key(model, lang: str, playing: bool) -> list:
     """When a chart is redrawn: after every step and language switch while paused; while
-    playing every CHART_SECONDS only (drawing the charts was most of a frame's time: each frame
-    then took ~0.4 s, so Pause and the language switch waited that long), and a language switch
-    reaches the charts at their next redraw."""
+    playing at the language switch and every CHART_SECONDS (a chart's data grows with the run:
+    there is no point in sending it at every frame)."""
     if playing:
-        return [id(model), int(time.monotonic() / CHART_SECONDS)]
+        return [id(model), lang, int(time.monotonic() / CHART_SECONDS)]
     return [id(model), lang, update_counter.value]
 
 
-def _figure_view(draw, doc: str):
-    """A panel that re-draws `draw(model, lang)` as ``chart_key`` says."""
+def _figure_view(spec, doc: str):
+    """A panel that re-draws `spec(model, lang)` as ``chart_key`` says."""
 
     @solara.component
     def View(model, playing: bool = False):
         update_counter.get()
         lang = solara.use_context(Lang)
-        Chart(lambda: draw(model, lang), chart_key(model, lang, playing))
+        Chart(lambda: spec(model, lang), chart_key(model, lang, playing))
 
     View.__doc__ = doc
     return View
 
 
-DisputesView = _figure_view(disputes_chart, "Open disputes by level.")
-ResponseView = _figure_view(response_chart, "Response times so far.")
-BusyView = _figure_view(busy_chart, "Busy units by type.")
+DisputesView = _figure_view(disputes_spec, "Open disputes by level.")
+ResponseView = _figure_view(response_spec, "Response times so far.")
+BusyView = _figure_view(busy_spec, "Busy units by type.")
 
 
 @solara.component
@@ -201,7 +201,7 @@ def SideBySidePanel(a, b, playing: bool = False):
         solara.v.Html(tag="div", class_="sbs-knobs", children=[t(
             "sbs_knobs", lang, mentoring=onoff[k["mentoring"]], platform=onoff[k["platform"]],
             police=k["police"], rule=t(b.cfg.scenario.dispatch.rule, lang))])
-        with solara.Columns([5, 7]):
+        with solara.Columns([4, 4, 4]):
             sa, sb = summary(a), summary(b)
 
             def cell(v):
@@ -211,7 +211,9 @@ def SideBySidePanel(a, b, playing: bool = False):
             rows = [((t(f"m_{key}", lang), cell(sa[key]), cell(sb[key])), None) for key in sa]
             _table("side-by-side-table", "", [t(h, lang) for h in ("h_measure", "h_a", "h_b")],
                    rows, max_height="260px")
-            Chart(lambda: difference_chart(a, b, lang), chart_key(a, lang, playing) + [id(b)])
+            for k in range(2):
+                Chart(lambda k=k: difference_specs(a, b, lang)[k],
+                      chart_key(a, lang, playing) + [id(b)])
 
 
 def model_params(model: DemoModel, lang: str) -> dict:
@@ -369,40 +371,24 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
             solara.Error(error.value)
 
 
-CELL = {"padding": "2px 8px", "text-align": "left", "white-space": "nowrap"}
+@solara.component_vue(str(ASSETS / "board_table.vue"))
+def _BoardTable(testid: str, title: str, header: list, rows: list, picks: list,
+                row_testid: str = "", max_height: str = "300px",
+                event_pick: Callable | None = None):
+    pass
 
 
 def _table(name: str, title: str, header: list[str], rows: list[tuple], on_pick=None,
            row_id: str | None = None, max_height: str = "300px"):
     """A titled table with a data-testid; a row is (cells, the case it picks or None)."""
-    with solara.v.Html(tag="div", attributes=tid(name),
-                       style_=f"max-height: {max_height}; overflow-y: auto; font-size: 15px"):
-        solara.Text(title, style={**BOLD, "font-size": "16px"})
-        with solara.v.Html(tag="table", style_="border-collapse: collapse; width: 100%"):
-            solara.v.Html(tag="tr", children=[solara.v.Html(tag="th", children=[h],
-                                                            style_=_css(CELL)) for h in header])
-            for cells, pick in rows:
-                TableRow(cells, pick, on_pick, row_id)
+    def pick(case):
+        if on_pick is not None and case:
+            on_pick(tuple(case))
 
-
-@solara.component
-def TableRow(cells, pick, on_pick, row_id):
-    """One row; a click picks its case (a component, so each row owns its click hook)."""
-    tr = solara.v.Html(tag="tr", attributes=tid(row_id) if row_id else None,
-                       style_="cursor: pointer" if pick is not None else "",
-                       children=[solara.v.Html(tag="td", children=[str(c)], style_=_css(CELL))
-                                 for c in cells])
-
-    def click(*_):
-        if pick is not None and on_pick is not None:
-            on_pick(pick)
-
-    solara.v.use_event(tr, "click", click)
-    return tr
-
-
-def _css(style: dict) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in style.items())
+    _BoardTable(testid=name, title=title, header=header,
+                rows=[[str(c) for c in cells] for cells, _ in rows],
+                picks=[list(case) if case is not None else None for _, case in rows],
+                row_testid=row_id or "", max_height=max_height, event_pick=pick)
 
 
 def _minutes(now: float, since: float) -> str:
@@ -550,34 +536,31 @@ def LogView(model, selected):
     story."""
     update_counter.get()
     lang = solara.use_context(Lang)
-    entries = model.narrative_entries(lang, last=80)[::-1] or [(t("nothing_yet", lang), None)]
-    with solara.v.Html(tag="div", attributes=tid("log"), class_="narrative-log",
-                       style_="max-height: 300px; overflow-y: auto; font-size: 14px;"
-                              " font-family: monospace"):
-        solara.Text(t("narrative", lang), style={**BOLD, "font-family": "sans-serif"})
-        seen: dict[str, int] = {}
-        for line, case in entries:
-            # Keyed by its text, so a new line is a new widget and the older ones are only moved
-            # down (unkeyed, each of the 80 widgets got the text of the one above it per frame).
-            n = seen[line] = seen.get(line, 0) + 1
-            LogLine(line, case, selected.set).key(f"{n}:{line}")
+    entries = model.log_entries(lang, last=80)[::-1] or [(0, t("nothing_yet", lang), None)]
+    # Keyed by its entry: a new entry is a new line and the older ones only move down, and a
+    # language switch only relabels them.
+    lines = [[str(key), line, f"{case[0]}:{case[1]}" if case is not None else None]
+             for key, line, case in entries]
+
+    def pick(case: str):
+        kind, _, ident = case.partition(":")
+        selected.set((kind, int(ident)))
+
+    _LogLines(title=t("narrative", lang), lines=lines, event_pick=pick)
+
+
+@solara.component_vue(str(ASSETS / "log_lines.vue"))
+def _LogLines(title: str, lines: list, event_pick: Callable | None = None):
+    pass
 
 
 @solara.component
 def LogLine(line: str, case, on_pick):
-    """One log line; clickable when it names a case."""
-    if case is None:
-        div = solara.v.Html(tag="div", children=[line])
-    else:
-        div = solara.v.Html(tag="div", children=[line], class_="log-case",
-                            attributes={"data-case": f"{case[0]}:{case[1]}"},
-                            style_="cursor: pointer")
-
-    def click(*_):
-        if case is not None:
-            on_pick(case)
-
-    solara.v.use_event(div, "click", click)
+    """One clickable line of a case story (a violent dispute's incident)."""
+    div = solara.v.Html(tag="div", children=[line], class_="log-case",
+                        attributes={"data-case": f"{case[0]}:{case[1]}"},
+                        style_="cursor: pointer")
+    solara.v.use_event(div, "click", lambda *_: on_pick(case))
     return div
 
 

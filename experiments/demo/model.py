@@ -132,6 +132,7 @@ class DemoModel(DistrictModel):
         self.env.process(self._patrol_clock())
         self.tick_minutes = float(DEFAULT_TICK)
         self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
+        self.ended_drives: dict[str, object] = {}       # unit name -> Trip, in the last step
 
     def knobs(self) -> dict:
         """The live knobs' settings, to carry over a Reset."""
@@ -164,11 +165,16 @@ class DemoModel(DistrictModel):
         the end it does nothing."""
         if not self.running:
             return
+        drives = {u.name: u.trip for u in self.units if u.trip is not None}
         before = self.env.now
         target = min(before + self.tick_minutes, self.end_minutes)
         if target > before:
             self.env.run(until=target)
         self._record()
+        # Drives that ended in this step (the unit arrived): the map glides the unit along
+        # the rest of its road rather than straight to where it stopped.
+        self.ended_drives = {u.name: drives[u.name] for u in self.units
+                             if u.name in drives and u.trip is None}
         self._log_case_steps(before, self.env.now)
         for u in self.units:
             if self.since.get(u.name, ("",))[0] != u.state:
@@ -288,15 +294,23 @@ class DemoModel(DistrictModel):
     def narrative_entries(self, lang: str = "en", last: int = 50) -> list[tuple[str, tuple | None]]:
         """Latest (line, case) pairs, newest last: the case a line names, ("incident", id) or
         ("dispute", id), so the page can open its story; None for other lines."""
+        return [(line, case) for _, line, case in self.log_entries(lang, last)]
+
+    def log_entries(self, lang: str = "en", last: int = 50) -> list[tuple[int, str, tuple | None]]:
+        """As ``narrative_entries``, each with a key that names its entry in either language
+        and while later entries arrive (the page keys its log lines by it, so a language switch
+        relabels them rather than building them again).  The key is the entry's identity: unique
+        among the entries kept, which outnumber the lines shown."""
         if self.narrative is None:
             return []
         zh = self.timeline_file.notes_zh if (self.timeline_file and lang == "zh") else {}
         out = []
-        for minute, key, params in list(self.narrative)[-last:]:
+        for entry in list(self.narrative)[-last:]:
+            minute, key, params = entry
             if key == "note" and params.get("text") in zh:
                 params = {**params, "text": zh[params["text"]]}
             case = None
             if "id" in params:
                 case = ("dispute" if key in DISPUTE_KEYS else "incident", params["id"])
-            out.append((render((minute, key, params), lang), case))
+            out.append((id(entry), render((minute, key, params), lang), case))
         return out

@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from experiments.demo.charts import _series
+from experiments.demo.charts import ChartSpec, Series, _frame, _series
 from experiments.demo.model import DemoModel
 from experiments.demo.text import t
 
 COLOURS = {"a": "#1f77b4", "b": "#d62728"}
-SIZE = (7.0, 3.0)
 
 
 def twin(a: DemoModel, b_knobs: dict) -> DemoModel:
@@ -78,18 +76,14 @@ def summary(model) -> dict:
             "p90": p90_response(model)}
 
 
-def difference_chart(a, b, lang: str = "en") -> Figure:
-    """Open disputes and calls waiting over time, A against B."""
-    fig = Figure(figsize=SIZE, dpi=90)
-    for k, (key, title) in enumerate((("open_disputes", "sbs_open"),
-                                      ("queued_incidents", "queued"))):
-        ax = fig.add_axes((0.08 + 0.5 * k, 0.17, 0.4, 0.68))
-        for name, m in (("a", a), ("b", b)):
-            ax.plot(_series(m, "day"), _series(m, key), color=COLOURS[name], lw=1.5,
-                    ls="-" if name == "a" else "--", label=t(f"run_{name}", lang))
-        ax.set_title(t(title, lang), fontsize=9)
-        ax.set_xlabel(t("day_axis", lang), fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, loc="upper left", frameon=False)
-    return fig
+def difference_specs(a, b, lang: str = "en") -> list[ChartSpec]:
+    """Open disputes and calls waiting over time, A against B (two charts)."""
+    out = []
+    for key, title in (("open_disputes", "sbs_open"), ("queued_incidents", "queued")):
+        series = [Series(t(f"run_{name}", lang), _series(m, key, f), COLOURS[name],
+                         dashed=name == "b", x=_series(m, "day", f))
+                  for name, m, f in (("a", a, _frame(a)), ("b", b, _frame(b)))]
+        xmax = max(max((float(s.x[-1]) for s in series if len(s.x)), default=0.0), 1.0)
+        out.append(ChartSpec(t(title, lang), t("day_axis", lang), "lines", np.zeros(0), series,
+                             xmax=xmax))
+    return out

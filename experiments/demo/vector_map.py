@@ -156,9 +156,27 @@ def _r(v: float) -> float:
     return round(float(v), 3)
 
 
+def _xy(xs, ys, h: float) -> list[list[float]]:
+    return [[_r(a), _r(h - b)] for a, b in zip(xs, ys, strict=True)]
+
+
+def behind(trip, now: float) -> tuple[list[float], list[float]]:
+    """The part of `trip`'s route already driven at `now`: from its start to the unit (the
+    complement of ``Trip.rest``)."""
+    xs, ys = trip.polyline()
+    ahead_xs, _ = trip.rest(now)
+    n = len(xs) - (len(ahead_xs) - 1)          # the route's vertices already passed
+    x, y = trip.position(now)
+    return [*xs[:n], x], [*ys[:n], y]
+
+
 def map_state(model) -> dict:
     """What moves, at the model's current minute: units on duty, open incidents, dispute badges.
-    A driving unit carries the road still ahead and its arrival minute ``t1``."""
+    A driving unit carries the road still ahead (``path``, from where it is to its destination)
+    with its arrival minute ``t1``, and the road it has driven (``trail``, from the start of its
+    drive to where it is); a unit whose drive ended in the last step carries that drive's road as
+    its trail.  Units on patrol have neither: the model puts them at a new point of their beat
+    at each patrol tick, it does not drive them there."""
     now = float(model.now)
     h = float(model.district.side_km)
     units = []
@@ -174,9 +192,12 @@ def map_state(model) -> dict:
         if u.incident is not None:
             rec["job"] = u.incident.incident_id
         if driving and now < trip.t1:
-            xs, ys = trip.rest(now)
-            rec["path"] = [[_r(a), _r(h - b)] for a, b in zip(xs, ys, strict=True)]
+            rec["path"] = _xy(*trip.rest(now), h)
             rec["t1"] = _r(trip.t1)
+            rec["trail"] = _xy(*behind(trip, now), h)
+        ended = getattr(model, "ended_drives", {}).get(u.name)
+        if trip is None and ended is not None and math.dist((ended.x1, ended.y1), (x, y)) < 1e-3:
+            rec["trail"] = _xy(*ended.polyline(), h)
         units.append(rec)
     incidents = []
     for i in model.desk.incidents:
