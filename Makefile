@@ -29,6 +29,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_default
 	$(BIN)/python -m benchmarks.bench_mmc
+	$(BIN)/python -m benchmarks.bench_overload
+	$(BIN)/python -m benchmarks.bench_memory
 	$(BIN)/python -m benchmarks.calibration
 	$(BIN)/python -m benchmarks.bench_sweep
 
