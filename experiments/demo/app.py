@@ -408,8 +408,11 @@ def UnitBoard(model, selected):
         inc = u.incident
         job = f"#{inc.incident_id} {t(inc.kind, lang)} P{inc.priority}" if inc is not None else ""
         since = model.since.get(u.name, (u.state, now))[1]
+        # On a duty the board names which one (the map's legend groups them in one colour).
+        state = t(f"duty_{u.activity}", lang) if u.state == "duty" and u.activity else t(
+            u.state, lang)
         rows.append(((u.name, t(u.unit_type, lang), t("grid", lang, n=u.home_grid + 1),
-                      t(u.state, lang), job, _minutes(now, since)),
+                      state, job, _minutes(now, since)),
                      ("incident", inc.incident_id) if inc is not None else None))
     _table("unit-board", t("unit_board", lang, n=len(rows)),
            [t(h, lang) for h in ("h_unit", "h_type", "h_grid", "h_state", "h_job", "h_min")],

@@ -26,6 +26,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "on_scene": ("on scene", "现场处置"), "returning": ("returning", "返回巡区"),
     "reporting": ("writing up", "录入警情"),
     "duty": ("meal, post or hand-over", "就餐、值守或交接班"),
+    # a unit on duty, on the board: which duty
+    "duty_handover": ("hand-over", "交接班"), "duty_meal": ("meal break", "就餐"),
+    "duty_post": ("fixed post", "定点值守"),
     "off_duty": ("off duty", "下班"),
     # unit types
     "police": ("police car", "民警巡逻车"), "armed_patrol": ("armed patrol", "武装巡逻"),
@@ -89,7 +92,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "h_id": ("#", "编号"), "h_priority": ("Prio", "等级"), "h_kind": ("Kind", "类别"),
     "h_waiting": ("Waiting (min)", "等待（分钟）"), "h_level": ("Level", "层级"),
     "h_category": ("Category", "类别"), "h_parties": ("Parties", "当事人"),
-    "h_amount": ("Amount (10k yuan)", "金额（万元）"), "h_age": ("Age (days)", "天数"),
+    "h_amount": ("¥10k", "金额（万元）"), "h_age": ("Days", "天数"),
     "h_sessions": ("Sessions", "调解次数"),
     "case_story": ("Case story", "案件经过"),
     "story_reported": ("reported", "接报"),
