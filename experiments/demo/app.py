@@ -42,6 +42,13 @@ BOLD = {"font-weight": "bold"}
 
 
 CHART_SECONDS = 2.0    # while playing, the charts are redrawn this often (wall time) at most
+# While playing, at least this long between one frame shown and the next step (s): a click
+# (Pause, the language) that lands between frames then renders at once instead of waiting
+# for a frame in flight.  At the fastest settings frames otherwise came back to back and a
+# language switch waited up to 0.6 s (0.26 s with this gap, 0.27 s with 0.1 s, which halved
+# the fastest play: python -m benchmarks.bench_demo_latency); more steps per redraw make up
+# the speed.
+MIN_GAP_S = 0.05
 
 
 @solara.component
@@ -287,7 +294,7 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
 
         try:
             while going() and model.value.running:
-                time.sleep(interval.value / 1000)
+                time.sleep(max(interval.value / 1000, MIN_GAP_S))
                 while others_rendering() and going():
                     time.sleep(0.005)
                 if not going():
