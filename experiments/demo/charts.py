@@ -51,7 +51,7 @@ def _series(model, key: str, frame=None) -> np.ndarray:
     """One column of the model's time series (0 where it has none), as floats; `frame`: the
     series as a table already (``model.timeseries.frame()``), when a chart reads several."""
     if frame is None:
-        frame = model.timeseries.frame() if len(model.timeseries) else None
+        frame = _frame(model)
     if frame is None or key not in frame:
         return np.zeros(0 if frame is None else len(frame))
     return frame[key].to_numpy(dtype=float)
