@@ -243,6 +243,31 @@ def test_moving_units_carry_their_road(festival):
     assert seen_driving > 5 and seen_ended > 2, (seen_driving, seen_ended)
 
 
+def test_a_drive_inside_one_step_is_drawn_along_its_road(festival):
+    """A unit that set off and arrived within one step (no drive when the step began) carries
+    that drive as its trail: from where the drive began, through road nodes, to where it
+    stands; not a straight glide."""
+    m, _, _ = festival
+    h = m.district.side_km
+    nodes = _road_nodes(m)
+    seen = 0
+    for _ in range(300):
+        idle = {u.name for u in m.units if u.trip is None}
+        m.step()
+        for rec in map_state(m)["units"]:
+            drive = m.ended_drives.get(rec["id"])
+            if rec["id"] not in idle or drive is None or "trail" not in rec:
+                continue
+            seen += 1
+            trail = rec["trail"]
+            assert trail[0] == pytest.approx([drive.x0, h - drive.y0], abs=1e-3)
+            assert trail[-1] == pytest.approx([rec["x"], rec["y"]], abs=1e-3)
+            assert len(trail) > 2 and all(tuple(p) in nodes for p in trail[1:-1])
+        if seen > 2:
+            break
+    assert seen > 2, seen
+
+
 # At a moment between two states, while playing: every driving unit is drawn on its road still
 # ahead, and the followed case's route starts at its unit (trimmed behind it).
 MID_TICK = """() => {

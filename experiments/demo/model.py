@@ -133,6 +133,16 @@ class DemoModel(DistrictModel):
         self.tick_minutes = float(DEFAULT_TICK)
         self.since: dict[str, tuple[str, float]] = {}   # unit name -> (state, since minute)
         self.ended_drives: dict[str, object] = {}       # unit name -> Trip, in the last step
+        # Every drive the model starts, kept for the step it starts in: a drive that starts
+        # and ends inside one step is then shown along its road too, not as a straight glide.
+        self._started_drives: dict[str, object] = {}
+        make_trip = self.travel.trip
+
+        def trip(unit, *args):
+            self._started_drives[unit.name] = drive = make_trip(unit, *args)
+            return drive
+
+        self.travel.trip = trip
 
     def knobs(self) -> dict:
         """The live knobs' settings, to carry over a Reset."""
@@ -166,13 +176,16 @@ class DemoModel(DistrictModel):
         if not self.running:
             return
         drives = {u.name: u.trip for u in self.units if u.trip is not None}
+        self._started_drives = started = {}
         before = self.env.now
         target = min(before + self.tick_minutes, self.end_minutes)
         if target > before:
             self.env.run(until=target)
         self._record()
-        # Drives that ended in this step (the unit arrived): the map glides the unit along
-        # the rest of its road rather than straight to where it stopped.
+        # Drives that ended in this step (the unit arrived), the unit's last if it drove twice:
+        # the map glides the unit along the rest of its road rather than straight to where it
+        # stopped.
+        drives.update(started)
         self.ended_drives = {u.name: drives[u.name] for u in self.units
                              if u.name in drives and u.trip is None}
         self._log_case_steps(before, self.env.now)
