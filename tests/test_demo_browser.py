@@ -140,6 +140,15 @@ def test_control_room(server, tmp_path):
         page.wait_for_function("() => document.querySelector('[data-testid=pause]').disabled",
                                timeout=5_000)
         on_scene = page.locator(_id("unit-row"), has_text="on scene").first
+        # A frame already on its way when Pause was pressed may have cleared that unit: step on
+        # (paused) until one is on scene again.
+        for _ in range(24):
+            if on_scene.count():
+                break
+            before = clock.inner_text()
+            page.locator(_id("step")).click()
+            page.wait_for_function("(t) => document.querySelector('[data-testid=clock]')"
+                                   ".innerText !== t", arg=before, timeout=10_000)
         on_scene.click()
         story = page.locator(_id("case-story"))
         page.wait_for_function("() => document.querySelector('[data-testid=case-story]')"
