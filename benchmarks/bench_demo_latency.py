@@ -67,32 +67,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    import os
-    import signal
-    import subprocess
-    import time
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.bench_map_fps import _free_port
+    from benchmarks.bench_map_fps import demo_page
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.demo", "timeline=festival_night", "seed=1",
-         "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("the demo server did not start")
-                time.sleep(0.3)
+    with demo_page("timeline=festival_night", "seed=1", timeout=60) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -133,9 +112,6 @@ def main() -> None:
             clock = page.locator("[data-testid=clock]").inner_text()
             page.locator("[data-testid=pause]").click()
             browser.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
     print(f"language switch, festival_night seed 1, {args.repeats} presses each:")
     print("  paused  " + _summary("clock  ", paused_clock))
     print("  paused  " + _summary("settled", paused_settled))

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,17 +70,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def browser_side(scenario: str, seconds: float) -> None:
-    from playwright.sync_api import sync_playwright
-
+@contextmanager
+def demo_page(*overrides: str, timeout: float = 90.0) -> Iterator[str]:
+    """The trainers' page served by ``python -m experiments.demo <overrides>`` on a free port:
+    yields its address once it answers, and stops the server afterwards."""
     port = _free_port()
-    log = open(os.devnull, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.demo", f"scenario={scenario}",
-                             "--port", str(port)], cwd=ROOT, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.demo", *overrides,
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=2):
@@ -87,6 +89,16 @@ def browser_side(scenario: str, seconds: float) -> None:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the demo server did not start")
                 time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def browser_side(scenario: str, seconds: float) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with demo_page(f"scenario={scenario}") as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -109,9 +121,6 @@ def browser_side(scenario: str, seconds: float) -> None:
               f"({units} unit icons, clock {c0} -> {c1}):")
         print(f"  map frames     : {(f1 - f0) / dt:.1f} per second")
         print(f"  states received: {(s1 - s0) / dt:.1f} per second")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def main() -> None:

@@ -85,18 +85,25 @@ def _transform(page, selector):
     return page.evaluate("(s) => document.querySelector(s)?.getAttribute('transform')", selector)
 
 
+def _open_map(p, url: str):
+    """Chromium at 1366x768 on the page, once its map is drawn: (browser, page, the page's
+    script errors so far and to come)."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+    page.wait_for_selector("[data-testid=map] svg .vm-community", timeout=40_000)
+    return browser, page, errors
+
+
 @pytest.mark.skipif(REASON is not None, reason=REASON or "")
 def test_map_in_the_browser(server, festival):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     _, layers, _ = festival
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
-        page.wait_for_selector("[data-testid=map] svg .vm-community", timeout=40_000)
+        browser, page, errors = _open_map(p, server[0])
         page.locator("[data-testid=step]").click()       # at 00:00 no shift has started yet
         page.wait_for_function("() => document.querySelectorAll('.vm-unit').length > 0",
                                timeout=20_000)
@@ -292,12 +299,7 @@ def test_units_move_on_roads_between_ticks(server):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server[0], wait_until="domcontentloaded", timeout=30_000)
-        page.wait_for_selector("[data-testid=map] svg .vm-community", timeout=40_000)
+        browser, page, errors = _open_map(p, server[0])
         # The shipped JS on a known polyline: the point half way along lies on it, and the
         # route ahead of it starts there and keeps the vertices not yet passed.
         check = page.evaluate("""() => { const P = window.__vmPath;
