@@ -192,11 +192,13 @@ class DistrictModel(mesa.Model):
             self.env.timeout(back).callbacks.append(arrive)
 
     def _move_patrols(self) -> None:
-        """Once a tick, every unit on patrol moves to a new point of its beat, and units on the
-        road move along their drive (which also places returning units for dispatch)."""
+        """Once a tick, every unit on patrol moves to a new point of its beat, and units on
+        their way back move along their drive (they are free: dispatch and patrol presence
+        read where they are).  A unit driving to a job is busy, so no one asks where it is
+        until it arrives (the page draws it from its trip)."""
         now = self.env.now
         for u in self.units:
-            if u.trip is not None and u.state in ("dispatched", "returning"):
+            if u.trip is not None and u.state == "returning":
                 self.dispatcher.move(u, *u.position_on_trip(now))
         idx = [u.index for u in self.units if u.state == "patrolling"]
         if not idx:

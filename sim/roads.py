@@ -29,6 +29,7 @@ from sim.config import ConfigError, Roads
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "results" / "cache"
 CACHE_VERSION = "roads-2"       # bump when the tables' meaning changes
+SNAP_MEMO = 4096                # points remembered by Travel.snap (a few hours of incidents)
 
 
 @dataclass
@@ -289,8 +290,9 @@ class Travel:
         self._cell_node = district.cell_node
         self._nx = net.graph.x
         self._ny = net.graph.y
-        self._to = (math.nan, math.nan, 0, 0.0)
-        self._from: list[tuple | None] = [None] * len(units)
+        # Points snapped lately: an incident's spot is asked about by dispatch, by the chosen
+        # unit's ETA and when the unit arrives; a beat point when the unit leaves and returns.
+        self._snapped: dict[tuple[float, float], tuple[int, float]] = {}
         # Flat memoryviews: indexing one gives a Python float at a fraction of numpy's cost.
         self._n_nodes = net.graph.n
         self._drive_flat = memoryview(self.drive.reshape(-1))
@@ -315,6 +317,15 @@ class Travel:
 
     def snap(self, x: float, y: float) -> tuple[int, float]:
         """The road node a point joins and the straight leg to it (km)."""
+        known = self._snapped.get((x, y))
+        if known is not None:
+            return known
+        if len(self._snapped) >= SNAP_MEMO:
+            self._snapped.clear()
+        known = self._snapped[x, y] = self._snap(x, y)
+        return known
+
+    def _snap(self, x: float, y: float) -> tuple[int, float]:
         n = self._n_side
         i = int(x * self._per_km)
         j = int(y * self._per_km)
@@ -324,17 +335,11 @@ class Travel:
         return self.node_of_cell[c], math.hypot(x - self._cell_nx[c], y - self._cell_ny[c])
 
     def minutes(self, i: int, x0: float, y0: float, x1: float, y1: float, now: float) -> float:
-        """Unit i from (x0, y0) to (x1, y1) leaving at `now` (scalar hot path).  The last
-        destination and each unit's last origin are remembered: dispatch asks about the same
-        incident for several units, and a unit's position changes once a tick."""
-        to = self._to
-        if x1 != to[0] or y1 != to[1]:
-            to = self._to = (x1, y1, *self.snap(x1, y1))
-        fro = self._from[i]
-        if fro is None or x0 != fro[0] or y0 != fro[1]:
-            fro = self._from[i] = (x0, y0, *self.snap(x0, y0))
-        pair = fro[2] * self._n_nodes + to[2]
-        leg = fro[3] + to[3]
+        """Unit i from (x0, y0) to (x1, y1) leaving at `now` (scalar hot path)."""
+        a, leg_a = self.snap(x0, y0)
+        b, leg_b = self.snap(x1, y1)
+        pair = a * self._n_nodes + b
+        leg = leg_a + leg_b
         if self.walking[i]:
             return self._turnout[i] + (self._walk_flat[pair] + leg) * self._min_per_km[i]
         return (self._turnout[i] + self._drive_on[i] * self._drive_flat[pair]

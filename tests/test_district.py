@@ -270,6 +270,22 @@ def test_congestion_scales_driving_by_the_hour_and_not_walking():
     assert walk[3] == walk[8]
 
 
+def test_snapping_remembers_points_without_changing_the_answer_or_growing():
+    """`Travel.snap` keeps recent points (dispatch, the ETA and the arrival ask about the same
+    spot): a remembered answer is the computed one, and the memory stays bounded."""
+    from sim.roads import SNAP_MEMO
+
+    travel = Simulation.from_overrides(["sim.days=1"]).build().travel
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-1.0, travel.d.side_km + 1.0, (3 * SNAP_MEMO, 2)).tolist()
+    first = [travel.snap(x, y) for x, y in points]
+    again = [travel.snap(x, y) for x, y in points]
+    fresh = [travel._snap(x, y) for x, y in points]
+    assert first == again == fresh
+    assert len({node for node, _ in fresh}) > 50          # the points reach many road nodes
+    assert len(travel._snapped) <= SNAP_MEMO
+
+
 def test_response_time_follows_the_hour_of_day():
     """Same demand, same district: with the congestion profile, dispatch-to-arrival is longer
     at rush hour than at night; with a flat profile it is not."""
