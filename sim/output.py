@@ -15,6 +15,7 @@ from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from agents.dispute import Dispute
@@ -38,14 +39,20 @@ _RENAME = {"x": "x_km", "y": "y_km"}
 DISPUTE_VIOLENCE = "dispute_violence"   # the kind of a dispute that turned violent
 
 
+# Columns of these declared types are read straight into typed arrays: no list per column, no
+# type inference (this runs on every batch a long run spools).
+_ARRAY_TYPES = {"float": np.float64, "int": np.int64, "bool": np.bool_}
+
+
 def _frame(records: list, cls: type, columns: list[str]) -> pd.DataFrame:
-    names = [f.name for f in fields(cls)]
-    # One tuple per record, then one list per field: far fewer Python calls than a getattr
-    # per cell (this runs on every batch a long run spools).
-    cols = list(zip(*map(attrgetter(*names), records), strict=True)) if records else (
-        [()] * len(names))
-    data = {_RENAME.get(n, n): list(c) for n, c in zip(names, cols, strict=True)}
-    return pd.DataFrame(data, columns=list(data))[columns]
+    declared = {_RENAME.get(f.name, f.name): f for f in fields(cls)}
+    data = {}
+    for name in columns:
+        f = declared[name]
+        values = map(attrgetter(f.name), records)
+        dtype = _ARRAY_TYPES.get(f.type)
+        data[name] = np.fromiter(values, dtype, len(records)) if dtype else list(values)
+    return pd.DataFrame(data)
 
 
 def incidents_frame(incidents: list[Incident], cfg=None) -> pd.DataFrame:
