@@ -63,7 +63,7 @@ TABLE = [
     ("redirected_share", "redirected at intake", "{:.1%}"),
     ("disputes_resolved_share", "disputes resolved (of raised)", "{:.1%}"),
     ("dispute_calls_share", "dispute-related share of calls", "{:.1%}"),
-    ("mean_satisfaction", "mean resident satisfaction", "{:.3f}"),
+    ("mean_satisfaction", "satisfaction of residents served", "{:.3f}"),
 ]
 REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "466"}
 STRUCTURE_LABELS = {
@@ -91,10 +91,16 @@ def format_summary(summary: dict) -> str:
              f"{summary.get('wall_seconds', float('nan')):.1f} s"]
     head = f"{'metric':<36}{'simulated':>12}" + (f"{'reported':>12}" if calibrated else "")
     lines += [head, "-" * len(head)]
-    if calibrated:
+    own_map = _own_district(summary)
+    if own_map:
+        lines[0] += f", district {own_map}"
+    if calibrated or own_map:
         for key, label in STRUCTURE_LABELS.items():
             lines.append(f"{label:<36}{summary['structure'][key]:>12}"
-                         f"{reported.STRUCTURE[key]:>12}")
+                         + (f"{reported.STRUCTURE[key]:>12}" if calibrated else ""))
+    if own_map:
+        lines += [f"{'units: ' + key.removeprefix('units_').replace('_', ' '):<36}{n:>12}"
+                  for key, n in summary["structure"].items() if key.startswith("units_")]
     for key, label, fmt in TABLE:
         if key not in metrics:
             continue
@@ -104,7 +110,21 @@ def format_summary(summary: dict) -> str:
         lines.append(row)
     if calibrated and summary["metrics"].get("simulated_days", 0) < 365:
         lines.append("(reported figures are for a full year; this run is shorter)")
+    if own_map:
+        lines.append(OWN_DISTRICT_NOTE.format(scenario=summary["scenario"]))
     return "\n".join(lines)
+
+
+OWN_DISTRICT_NOTE = (
+    "(your district's folder sets the map, residents and roads; staffing and rates come from "
+    "scenario {scenario}: set scenario.units.<type>.per_shift, scenario.mediators.* and "
+    "scenario.grids.count for your district, see conf/districts/README.md)")
+
+
+def _own_district(summary: dict) -> str | None:
+    """The district folder of a run on a map other than Jiangbei's, else None."""
+    path = summary.get("config", {}).get("scenario", {}).get("district", {}).get("path")
+    return None if path is None or reported.is_jiangbei_map(path) else path
 
 
 def validate_overrides(overrides: list[str], config_name: str = "config") -> str | None:

@@ -1,5 +1,11 @@
 """The district's reported figures (../shared/district-facts.md), for calibration printouts
-and tests.  Only the default scenario is compared against them."""
+and tests.  Only the default scenario on Jiangbei's own map is compared against them."""
+
+from pathlib import Path
+
+from sim.district_files import resolve
+
+JIANGBEI_FOLDER = "conf/districts/jiangbei"
 
 # Structure the default scenario must reproduce exactly.
 STRUCTURE = {
@@ -19,6 +25,18 @@ OUTCOMES = {
     "mediation_success_rate": (0.999, 0.001, "abs"),   # 99.9 % +- 0.1 pt
     "money_at_stake_yuan": (466e6, 0.10, "rel"),       # 466 M yuan +- 10 %
 }
+
+
+def applies(scenario) -> bool:
+    """Whether a run's scenario is Jiangbei on Jiangbei's map (a scenario that keeps the name
+    but loads another district folder is another district: nothing to compare with)."""
+    return scenario.name == "jiangbei" and is_jiangbei_map(scenario.district.path)
+
+
+def is_jiangbei_map(path: str | None) -> bool:
+    """Whether a district path (``scenario.district.path``) is Jiangbei's folder."""
+    return path is not None and (Path(resolve(path)).resolve()
+                                 == Path(resolve(JIANGBEI_FOLDER)).resolve())
 
 
 def within(metric: str, value: float) -> bool:

@@ -33,9 +33,9 @@ PACKAGES = ("mesa", "simpy", "numpy", "pandas", "pyarrow", "hydra-core", "seabor
 
 
 class RunResult:
-    """The four outputs of one run.  A batch run's incident and dispute tables stay in parquet
-    files (its spool, removed with this object) and are read on first access, so a long run's
-    records never have to sit in memory all at once."""
+    """The outputs of one run: its three tables, summary and map.  A batch run's incident and
+    dispute tables stay in parquet files (its spool, removed with this object) and are read on
+    first access, so a long run's records never have to sit in memory all at once."""
 
     def __init__(self, incidents: pd.DataFrame | Path, disputes: pd.DataFrame | Path,
                  timeseries: pd.DataFrame, summary: dict, district: dict | None = None,
@@ -250,7 +250,7 @@ class Simulation:
                          district=district_geojson(model.district), spool=spool)
 
     def _calibration(self, metrics: dict) -> dict | None:
-        if self.config.scenario.name != "jiangbei":
+        if not reported.applies(self.config.scenario):
             return None
         out = {}
         for name, (target, tol, how) in reported.OUTCOMES.items():

@@ -91,6 +91,11 @@ def test_bring_your_own_district_runs_from_the_command_line(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     s = summary["structure"]
     assert (s["streets"], s["communities"], s["grids"], s["residents"]) == (2, 4, 2, 7800)
+    # Not Jiangbei, though the scenario keeps its name: no comparison with Jiangbei's figures,
+    # and the printout names the folder and says where staffing comes from.
+    assert summary["calibration"] is None
+    assert f"district {RIVER_TOWN}" in proc.stdout and "reported" not in proc.stdout
+    assert "staffing and rates come from scenario jiangbei" in proc.stdout
     feats = json.loads((out / "district.geojson").read_text())["features"]
     comms = [f for f in feats if f["properties"]["layer"] == "community"]
     assert [f["properties"]["name"] for f in comms] == ["Willow", "Mill", "Ferry", "Orchard"]
