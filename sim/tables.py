@@ -123,7 +123,8 @@ class Disputes(Table):
     t_raised: Series[float] = field("raised", MIN, ge=0)
     t_first_session: Series[float] = field("first mediation session", MIN, ge=0,
                                            null="no session by the end")
-    t_closed: Series[float] = field("closed (settled, sent to court or turned violent)", MIN,
+    t_closed: Series[float] = field("closed: settled, sent to court, turned violent, or "
+                                    "redirected at intake (then t_raised)", MIN,
                                     ge=0, null="still open at the end")
     outcome: Series[pd.CategoricalDtype] = field(
         "how it ended; open if it had not ended by the end of the run", isin=list(OUTCOMES))
@@ -167,7 +168,8 @@ class Timeseries(Table):
     incidents_reported: Series[np.int64] = field("incidents so far (all sources)",
                                                       "count", ge=0)
     disputes_raised: Series[np.int64] = field("disputes raised so far", "count", ge=0)
-    mean_satisfaction: Series[float] = field("mean resident satisfaction", "0-1", ge=0, le=1)
+    mean_satisfaction: Series[float] = field("mean satisfaction of all residents", "0-1", ge=0,
+                                             le=1)
 
 
 # --------------------------------------------------------------------------- sweep tables
@@ -198,8 +200,9 @@ class Metrics(Table):
         "settled at community level / closed disputes", SHARE, ge=0, le=1,
         null="no dispute closed", required=False)
     time_to_settle_p: Series[float] = field(
-        "median (p50) or 90th percentile (p90) of raise-to-settlement time of settled "
-        "disputes", "days", ge=0, null="no dispute settled", required=False,
+        "median (p50) or 90th percentile (p90) of raise-to-settlement time: Kaplan-Meier "
+        "over settled disputes, disputes still open at the end censored", "days", ge=0,
+        null="no dispute settled", required=False,
         display="time_to_settle_p<50|90>_days", alias="time_to_settle_p(50|90)_days")
     mean_wait_first_session_days: Series[float] = field(
         "mean wait from raising to the first session", "days", ge=0,
@@ -210,7 +213,8 @@ class Metrics(Table):
     court_share: Series[float] = field("closed disputes that went to court", SHARE, ge=0,
                                        le=1, null="no dispute closed", required=False)
     violent_turns_per_100k: Series[float] = field(
-        "disputes that turned violent", "per 100,000 residents a year", ge=0, required=False)
+        "disputes that turned violent, from every channel (in mediation, or before reaching "
+        "it: self-help, unsettled conflicts)", "per 100,000 residents a year", ge=0, required=False)
     money_at_stake_yuan: Series[float] = field("money at stake in the disputes raised",
                                                "yuan", ge=0, required=False)
     disputes_resolved_share: Series[float] = field(
@@ -282,7 +286,8 @@ class Metrics(Table):
         "hours spent on casework, screening visits and mentoring / paid hours of that "
         "mediator kind (hours: all mediators)", SHARE, ge=0, null="none of that kind",
         required=False, display="utilisation_mediator_<kind>", alias="utilisation_mediator_.+")
-    mean_satisfaction: Series[float] = field("mean resident satisfaction at the end", "0-1",
+    mean_satisfaction: Series[float] = field("mean satisfaction at the end of the residents "
+                                             "who had a dispute or a call handled", "0-1",
                                              ge=0, le=1, required=False)
     annual_staffing_cost_yuan: Series[float] = field(
         "annual cost of the staffing deployed (assumed unit costs)", "yuan / year", ge=0,

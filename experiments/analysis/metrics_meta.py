@@ -127,7 +127,8 @@ _META: dict[str, Meta] = {
     "violent_turns_per_100k": _m(-1, "rate", "per 100k a year", "Disputes turning violent",
                                  "纠纷转为暴力（每10万人每年）", "residents", 0.5, True,
                                  "half a case per 100,000 residents a year"),
-    "mean_satisfaction": _m(1, "score", "", "Mean resident satisfaction", "居民平均满意度",
+    "mean_satisfaction": _m(1, "score", "", "Mean satisfaction of residents served",
+                            "服务对象平均满意度",
                             "residents", 0.01, False, "one point on the 0-1 scale"),
     # --- per-group metrics of `compare --by` (all priorities together)
     "response_p90_min": _m(-1, "time", "min", "Response, 90th percentile", "响应时间 P90",
