@@ -47,6 +47,9 @@ def _register_resolvers() -> None:
 
     # conf/config.yaml: hydra.sweep.subdir: ${safe_dirname:${hydra.job.override_dirname}}
     OmegaConf.register_new_resolver("safe_dirname", safe_dirname, replace=True)
+    # conf/config.yaml: hydra.run.dir is output.dir when it is set (oc.select keeps a null).
+    OmegaConf.register_new_resolver("set_or", lambda value, default: default if value is None
+                                    else value, replace=True)
 
 
 _register_resolvers()

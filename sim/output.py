@@ -36,6 +36,7 @@ DISPUTE_COLUMNS = [
     "sessions", "raiser", "source", "n_parties", "intake_level",
 ]
 _RENAME = {"x": "x_km", "y": "y_km"}
+RUN_TABLES = ("incidents", "disputes", "timeseries")   # a run's parquet tables
 DISPUTE_VIOLENCE = "dispute_violence"   # the kind of a dispute that turned violent
 
 
@@ -169,13 +170,17 @@ def write_table(table: pd.DataFrame | Path, path: Path) -> Path:
 
 def write_run(outdir: Path, incidents: pd.DataFrame | Path, disputes: pd.DataFrame | Path,
               timeseries: pd.DataFrame, summary: dict, district: dict | None = None) -> Path:
-    """Write one run's four files (and the map, district.geojson), then the DONE marker.  The
+    """Write one run's tables, summary and map (district.geojson), then the DONE marker.  The
     incident and dispute tables may be parquet files already (a run's spool)."""
     outdir = Path(outdir)
     (outdir / "DONE").unlink(missing_ok=True)
     # Temp files of an earlier attempt that was killed mid-write: never half-written outputs.
     for stale in outdir.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
+    # CSV copies of an earlier run's tables (`experiments.collect --csv`) would sit beside the
+    # new tables and describe the run they replace.
+    for table in RUN_TABLES:
+        (outdir / f"{table}.csv").unlink(missing_ok=True)
     write_table(incidents, outdir / "incidents.parquet")
     write_table(disputes, outdir / "disputes.parquet")
     write_parquet(timeseries, outdir / "timeseries.parquet")

@@ -1,5 +1,5 @@
 """The command line: bad input gets one line and exit code 2 with nothing written; a good run
-writes the four outputs and prints the summary."""
+writes its tables, summary and map and prints the summary."""
 
 import json
 import subprocess
@@ -53,6 +53,18 @@ def test_cli_run_writes_outputs_and_prints_summary(tmp_path):
     assert summary["seed"] == 3 and summary["scenario"] == "hypercube"
 
 
+def test_a_run_with_output_dir_writes_only_there(tmp_path):
+    """Hydra's record of the run (.hydra/, run.log) goes into output.dir too, not into a
+    folder of its own under results/runs/."""
+    runs = ROOT / "results" / "runs" / "hypercube"
+    before = set(runs.iterdir()) if runs.exists() else set()
+    out = tmp_path / "run"
+    proc = cli("scenario=hypercube", "sim.days=1", f"output.dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "DONE").exists() and (out / ".hydra" / "overrides.yaml").exists()
+    assert (set(runs.iterdir()) if runs.exists() else set()) == before
+
+
 def test_multirun_with_a_bad_value_stops_before_any_job(tmp_path):
     sweep = tmp_path / "sweep"
     proc = cli("-m", "scenario=small_district", "sim.days=1", "scenario.grids.count=6,0",
@@ -68,10 +80,13 @@ def test_a_finished_folder_is_rerun_for_a_different_config(tmp_path):
     first = cli("scenario=hypercube", "sim.days=5", "seed=1", f"output.dir={out}",
                 f"hydra.run.dir={tmp_path / 'h1'}")
     assert first.returncode == 0, first.stderr
+    (out / "incidents.csv").write_text("the first run's incidents\n")   # collect --csv made it
     second = cli("scenario=hypercube", "sim.days=5", "seed=2", f"output.dir={out}",
                  f"hydra.run.dir={tmp_path / 'h2'}")
     assert second.returncode == 0 and "skipped" not in second.stdout
     assert json.loads((out / "summary.json").read_text())["seed"] == 2
+    # The earlier run's CSV copy is gone with the tables it was made from.
+    assert not (out / "incidents.csv").exists()
 
 
 def test_every_policy_knob_and_preset_sweep_composes():
