@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from sim.events import EVENT_FIELDS, EVENT_KINDS, MEDIATOR_KINDS, Event
+from sim.events import EVENT_COMMON_FIELDS, EVENT_FIELDS, EVENT_KINDS, MEDIATOR_KINDS, Event
 from sim.provenance import (
     AREA,
     ASSUMED,
@@ -877,8 +877,9 @@ def _check_events(s: Scenario, n_communities: int | None, n_grids: int | None) -
         _one_of(f"{where}.kind", ev.kind, EVENT_KINDS)
         misplaced = ev.misplaced_field()
         if misplaced is not None:
+            own = ", ".join(EVENT_FIELDS[ev.kind]) or "none"
             raise Invalid(f"{where}.{misplaced}", f"does not apply to a {ev.kind} event (its "
-                          f"fields: {', '.join(EVENT_FIELDS[ev.kind]) or 'none'})")
+                          f"fields: {own}; any event: {', '.join(EVENT_COMMON_FIELDS)})")
         for k in ev.hotspot_kinds:
             _one_of(f"{where}.hotspot_kinds", k, tuple(s.geography.hotspots))
         _one_of(f"{where}.mediator_kind", ev.mediator_kind, MEDIATOR_KINDS)

@@ -25,7 +25,7 @@ EVENT_FIELDS = {
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 MEDIATOR_KINDS = ("xiaoma", "full_time", "part_time")
-_FIXED = ("at", "kind", "duration_days", "note")
+EVENT_COMMON_FIELDS = ("at", "kind", "duration_days", "note")   # fields of every event
 
 
 def event_start_minutes(at: Any) -> float:
@@ -93,6 +93,7 @@ class Event(BaseModel):
         """The first field set that does not apply to this kind of event, if any."""
         applies = EVENT_FIELDS.get(self.kind or "", ())
         for name in type(self).model_fields:
-            if name in self.model_fields_set and name not in _FIXED and name not in applies:
+            if (name in self.model_fields_set and name not in EVENT_COMMON_FIELDS
+                    and name not in applies):
                 return name
         return None

@@ -117,6 +117,8 @@ def test_control_room(server, tmp_path):
         clock = page.locator(_id("clock"))
         assert clock.inner_text() == "Day 1, 00:00"
         page.wait_for_function(MAP_READY, timeout=30_000)
+        page.wait_for_function("document.title === 'District safety training demo'",
+                               timeout=10_000)      # the tab's name, not the framework's
 
         # Step advances by the chosen tick: 5 minutes by default, then 10.
         page.locator(_id("step")).click()

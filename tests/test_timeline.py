@@ -36,6 +36,13 @@ def test_bad_events_name_the_field(event, field):
         Simulation(with_events([event], "sim.days=2"))
 
 
+def test_a_misplaced_field_lists_every_field_the_event_takes():
+    with pytest.raises(ConfigError) as err:
+        Simulation(with_events([{"at": 1, "kind": "call_surge", "share": 0.3}], "sim.days=2"))
+    assert "its fields: factor, hotspot_kinds; any event: at, kind, duration_days, note" in str(
+        err.value)
+
+
 def _calls_between(result, h0, h1):
     t = result.incidents.t_reported / 60
     return int(((t >= h0) & (t < h1) & (result.incidents.source == "call")).sum())

@@ -598,6 +598,7 @@ def Page():
     def switch_language():
         lang.set("zh" if lang.value == "en" else "en")
 
+    solara.Title(t("title", lang.value))      # the browser tab's name, not "Solara"
     with solara.AppBar():
         solara.AppBarTitle(f"{t('title', lang.value)} · {m.cfg.scenario.name}")
         solara.Button(t("switch_lang", lang.value), on_click=switch_language, text=True,
