@@ -7,6 +7,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -511,6 +512,66 @@ def test_breakdown_by_place_counts_empty_groups_as_zero(sweep, collected):
     weekday = compare.group_metrics(sweep, collected.runs, "weekday")
     assert list(weekday["group"].cat.categories) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
                                                      "Sun"]
+
+
+def _one_group_tables(rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A run's disputes, all of one category, some redirected at intake, and its incidents,
+    all of priority 1, some given up by their callers or handed to the backup force."""
+    n = 40
+    raised = rng.uniform(0, 20 * 1440, n)
+    outcome = np.array(["settled", "redirected", "court", "open", "settled",
+                        "redirected", "violent", "redirected"] * (n // 8))
+    closed = np.where(outcome == "open", np.nan, raised + rng.uniform(1, 9, n) * 1440)
+    disputes = pd.DataFrame({
+        "dispute_id": np.arange(n), "category": "neighbour", "street": 0, "community": 0,
+        "amount_yuan": 100.0, "t_raised": raised, "t_first_session": raised + 1440.0,
+        "t_closed": closed, "outcome": outcome, "level": "community",
+        "escalations": rng.integers(0, 2, n)})
+    reported = np.sort(rng.uniform(0, 20 * 1440, n))
+    abandoned = np.arange(n) % 5 == 1
+    overflow = np.arange(n) % 7 == 3
+    waiting = np.arange(n) % 9 == 4                    # still waiting at the end
+    dispatched = np.where(abandoned | overflow | waiting, np.nan, reported + 2.0)
+    arrived = dispatched + rng.gamma(2.0, 2.0, n)
+    incidents = pd.DataFrame({
+        "incident_id": np.arange(n), "source": "call", "kind": "theft", "priority": 1,
+        "grid": 0, "community": 0, "t_reported": reported, "t_dispatched": dispatched,
+        "t_arrived": arrived, "overflow": overflow, "abandoned": abandoned & ~overflow,
+        "t_abandoned": np.where(abandoned & ~overflow, reported + 15.0, np.nan),
+        "cross_grid": False})
+    return disputes, incidents
+
+
+def test_breakdown_figures_of_a_group_holding_every_record_are_the_run_metrics(tmp_path):
+    """Per-group metrics follow the run metrics' definitions (sim/metrics.py): mediation
+    rates over the cases taken for mediation and closed, redirected ones left out; callers
+    who gave up neither unreached nor waiting to the end."""
+    from sim import metrics as run_metrics
+
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"])])
+    rng = np.random.default_rng(7)
+    tables = {}
+    for job in collect.find_job_dirs(root):
+        tables[job.name] = _one_group_tables(rng)
+        tables[job.name][0].to_parquet(job / "disputes.parquet")
+        tables[job.name][1].to_parquet(job / "incidents.parquet")
+    runs = collect.collect(root).runs
+    now = 30 * 1440.0
+    by_category = compare.group_metrics(root, runs, "category")
+    by_priority = compare.group_metrics(root, runs, "priority")
+    for job, (disputes, incidents) in tables.items():
+        run_d = run_metrics.dispute_metrics(disputes, 100_000, 30.0)
+        run_i = run_metrics.incident_metrics(incidents, 5.0, now)
+        group_d = by_category[by_category["job"] == job].iloc[0]
+        group_i = by_priority[by_priority["job"] == job].iloc[0]
+        assert (disputes.outcome == "redirected").any()
+        for name in ("mediation_success_rate", "escalation_rate"):
+            assert group_d[name] == pytest.approx(run_d[name]), name
+        for name in ("mean_queue_delay_min", "unreached_share", "p1_within_5min_share"):
+            assert group_i[name] == pytest.approx(run_i[name]), name
+        assert group_i["response_p50_min"] == pytest.approx(run_i["response_p50_min_p1"])
+        assert group_i["response_p90_min"] == pytest.approx(run_i["response_p90_min_p1"])
 
 
 def test_breakdown_by_grid_refuses_different_partitions(tmp_path, capsys):
