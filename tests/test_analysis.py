@@ -676,6 +676,31 @@ def test_brief_says_what_changed_with_intervals(mapped):
         "What changes when baseline becomes grids_50?"
 
 
+def test_brief_says_a_metric_the_same_in_every_run_is_not_shown_unaffected(tmp_path):
+    """A rare event that never happened, or a rate at 100 % in every run, could not have
+    moved: the brief says what the runs show, not "unaffected"; a metric that varies across
+    seeds and is identical within each pair stays "unaffected"."""
+    never = {"violent_turns_per_100k": [0.0] * 4, "mediation_success_rate": [1.0] * 4}
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2, 3), incomplete_jobs=0, variants=[
+        FakeVariant(["policy=baseline"], fixed=never),
+        FakeVariant(["policy=grids_50"], {"response_p90_min_p1": -3.0}, fixed=never)])
+    for job in collect.find_job_dirs(root):  # varies by seed, the same in each pair
+        summary = json.loads((job / "summary.json").read_text())
+        summary["metrics"]["p1_within_5min_share"] = 0.5 + 0.1 * summary["seed"]
+        (job / "summary.json").write_text(json.dumps(summary))
+    table = compare.run_comparison(root, "policy=baseline", log=lambda _: None)
+    assert _row(table, "violent_turns_per_100k", "policy=grids_50")["same_in_every_run"]
+    assert not _row(table, "p1_within_5min_share", "policy=grids_50")["same_in_every_run"]
+    (sentence,) = brief.headlines(table)
+    assert "violent turns: none in any run" in sentence
+    assert "mediation success 100% in every run" in sentence
+    assert "P1 within 5 min unaffected" in sentence
+    assert "mediation unaffected" not in sentence and "residents unaffected" not in sentence
+    (zh,) = brief.headlines(table, "zh")
+    assert "纠纷转暴力：所有运行中均未出现" in zh and "调解成功率在所有运行中均为 100%" in zh
+    assert "一级警情5分钟到达率不受影响" in zh and "矛盾调解不受影响" not in zh
+
+
 def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
     assert compare.main([str(mapped), "--baseline", "policy=baseline", "--metrics",
                          "mean_queue_delay_min"]) == 0

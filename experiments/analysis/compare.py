@@ -124,6 +124,14 @@ def _by_seed(per_seed: pd.DataFrame, variant: str, metric: str) -> pd.Series:
     return per_seed.loc[variant, metric]
 
 
+def same_in_every_run(*values: pd.Series) -> bool:
+    """Whether a metric took one value in every run given (missing values aside): then no
+    comparison of those runs could have shown an effect, e.g. a rare event that never
+    happened."""
+    present = pd.concat(values).dropna()
+    return len(present) > 0 and present.nunique() == 1
+
+
 def parse_margins(items: Sequence[str] | None) -> dict[str, float | str]:
     """``["a=0.5", "b=2%,c=1"]`` -> ``{"a": 0.5, "b": "2%", "c": 1.0}``; InputError if bad."""
     out: dict[str, float | str] = {}
@@ -188,6 +196,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         spec = _margin_spec(metric, margins)
         margin = metrics_meta.resolve_margin(spec, float(base_by_seed.mean())
                                              if len(base_by_seed.dropna()) else math.nan)
+        base_values = by_variant.get(base, empty)[metric]
         for variant in ordered:
             values = by_variant.get(variant, empty)[metric]
             n, mean, lo, hi = mean_ci(values, level, bounds, ci)
@@ -197,6 +206,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
                 "variant": variant, "is_baseline": variant == base, "n": n, "mean": mean,
                 "ci_low": lo, "ci_high": hi, "margin": margin,
                 "margin_spec": "" if spec is None else str(spec),
+                "same_in_every_run": same_in_every_run(values, base_values),
             }
             if variant == base:
                 row.update(diff=0.0, diff_ci_low=math.nan, diff_ci_high=math.nan,
