@@ -346,6 +346,29 @@ def test_compare_collects_first_when_runs_table_missing(tmp_path):
     assert _row(result, "mean_queue_delay_min", "policy=x")["verdict"] == "worse"
 
 
+def test_compare_names_missing_seeds_and_compares_on_the_seeds_every_variant_has(
+        tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"]),
+                                     FakeVariant(["policy=x"], {"mean_queue_delay_min": 1.0})])
+    (root / "5" / "DONE").unlink()                      # policy=x, seed 2 did not finish
+    assert collect.main([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "job 5: no DONE marker" in out
+    assert compare.main([str(root), "--baseline", "policy=baseline"]) == 0
+    out = capsys.readouterr().out
+    # runs.parquet was collected already: the unfinished job is still named.
+    assert "left out 1 job folder(s) without DONE (failed or still running): 5" in out
+    assert "warning: policy=x has no finished run for seed(s) 2" in out
+    assert "policy=x has no finished run for seed(s) 2" in (root / "comparison.md").read_text()
+    table = pd.read_csv(root / "comparison.csv")
+    rows = table[table["metric"] == "mean_queue_delay_min"].set_index("variant")
+    # Means and the difference over the same two seeds: the difference of the means is Δ.
+    assert list(rows["n"]) == [2, 2] and rows.loc["policy=x", "n_pairs"] == 2
+    assert rows.loc["policy=x", "mean"] - rows.loc["policy=baseline", "mean"] == \
+        pytest.approx(rows.loc["policy=x", "diff"])
+
+
 def test_unpaired_seeds_fall_back_to_welch(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=baseline"]), FakeVariant(["policy=x"])])

@@ -12,6 +12,11 @@ The statistics, the margins and what each verdict means are in
 ``experiments/analysis/inference.py`` and ``metrics_meta.py``. If fewer than two seeds are
 shared, a Welch (unpaired) interval is used and the ``method`` column says so.
 
+A variant that lacks a seed some other variant has (a crashed or unfinished job) is named in a
+warning, and the comparison keeps only the seeds every variant has, so that each mean and each
+difference are over the same seeds (otherwise a mean over 3 seeds beside one over 2 could
+differ while the paired difference is 0).
+
 ``--margin time_to_settle_p90_days=0.5`` sets a margin in the metric's unit,
 ``--margin annual_staffing_cost_yuan=2%`` one relative to the baseline mean. ``--holm`` reads
 the verdicts from Holm-adjusted p values across the metrics of each variant (without it,
@@ -130,6 +135,33 @@ def same_in_every_run(*values: pd.Series) -> bool:
     happened."""
     present = pd.concat(values).dropna()
     return len(present) > 0 and present.nunique() == 1
+
+
+def common_seed_runs(runs: pd.DataFrame, log=print) -> pd.DataFrame:
+    """The runs of the seeds every variant has, after a warning naming each variant that
+    lacks some seed and the seeds left out. With fewer than two seeds in common, every run
+    is kept (the differences are then unpaired: Welch) and the warning says so."""
+    seeds = {v: set(runs.loc[runs["variant"].astype(str) == v, "seed"].dropna())
+             for v in variant_order(runs)}
+    every = set().union(*seeds.values())
+    common = set.intersection(*seeds.values()) if seeds else set()
+    if common == every:
+        return runs
+    for variant, have in seeds.items():
+        if every - have:
+            log(f"warning: {variant} has no finished run for seed(s) "
+                f"{_seed_list(every - have)}")
+    if len(common) < 2:
+        log("warning: fewer than 2 seeds common to every variant; comparing all runs "
+            "unpaired (Welch)")
+        return runs
+    log(f"warning: comparing on the {len(common)} seeds every variant has; the runs of "
+        f"seed(s) {_seed_list(every - common)} are left out of means and differences alike")
+    return runs[runs["seed"].isin(common)].reset_index(drop=True)
+
+
+def _seed_list(seeds) -> str:
+    return ", ".join(str(int(s)) if float(s).is_integer() else str(s) for s in sorted(seeds))
 
 
 def parse_margins(items: Sequence[str] | None) -> dict[str, float | str]:
@@ -431,7 +463,12 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
     if by is not None and by not in BY_CHOICES:
         raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
     sweep = require_dir(sweep_dir)
-    runs = load_runs(sweep, recollect=recollect, log=log)
+    seed_notes: list[str] = []
+
+    def note(line: str) -> None:
+        log(line)
+        seed_notes.append(line.removeprefix("warning: "))
+    runs = common_seed_runs(load_runs(sweep, recollect=recollect, log=log), note)
     if baseline is None:
         baseline = default_baseline(variant_order(runs))
         log(f"no --baseline given; using '{baseline}'")
@@ -445,8 +482,11 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         log(common_line.replace("`", ""))
     if write:
         names = breakdown_files(by) if by else None
+        # The seed warnings go into the document too: it outlives the terminal.
+        header = "\n\n".join(filter(None, [selection_line(metrics, margins),
+                                             *(f"Warning: {n}." for n in seed_notes)]))
         for path in write_comparison(sweep, comparison, level, common_line, ci, use_holm,
-                                     selection_line(metrics, margins), names):
+                                     header, names):
             log(f"wrote {path}")
     return comparison
 

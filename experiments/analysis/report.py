@@ -37,19 +37,19 @@ import pandas as pd
 from experiments.analysis import brief, metrics_meta
 from experiments.analysis.breakdown import BY_CHOICES
 from experiments.analysis.collect import (
-    DONE_MARKER,
     RUNS_FILE,
     InputError,
     common_settings_line,
-    find_job_dirs,
     load_runs,
     require_dir,
+    unfinished_jobs,
     variant_order,
 )
 from experiments.analysis.compare import (
     BASELINE,
     COMPARISON_CSV,
     IDENTICAL,
+    common_seed_runs,
     compare_breakdown,
     compare_runs,
     default_baseline,
@@ -263,7 +263,7 @@ def _inventory(sweep: Path, runs: pd.DataFrame, lang: str) -> str:
                    .agg(runs="size", seeds=lambda s: ", ".join(map(str, sorted(s.dropna())))))
     per_variant = per_variant.reindex(variant_order(runs)).reset_index()
     per_variant.columns = [text["variant"], text["runs_col"], text["seeds_col"]]
-    incomplete = [job.name for job in find_job_dirs(sweep) if not (job / DONE_MARKER).exists()]
+    incomplete = unfinished_jobs(sweep)
     note = (f"<p class='note'>{_esc(text['skipped'].format(n=len(incomplete), jobs=', '.join(incomplete)))}</p>"  # noqa: E501
             if incomplete else f"<p class='note'>{_esc(text['all_done'])}</p>")
     return _table_html(per_variant) + note
@@ -335,7 +335,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
             raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {key!r}")
     text = TEXT[lang]
     sweep = require_dir(sweep_dir)
-    runs = load_runs(sweep, log=log).astype({"variant": str})
+    runs = common_seed_runs(load_runs(sweep, log=log).astype({"variant": str}), log)
     variants = variant_order(runs)
     if baseline is None:
         baseline = _previous_baseline(sweep)
