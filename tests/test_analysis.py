@@ -369,6 +369,17 @@ def test_compare_names_missing_seeds_and_compares_on_the_seeds_every_variant_has
         pytest.approx(rows.loc["policy=x", "diff"])
 
 
+def test_invalid_flag_combination_is_refused_before_anything_is_written(tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0)
+    before = sorted(p.name for p in root.iterdir())
+    assert compare.main([str(root), "--holm", "--ci", "bca"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--holm" in err and "--ci bca" in err
+    with pytest.raises(collect.InputError, match="--holm"):
+        report.build_report(root, ci="bca", use_holm=True, log=lambda _: None)
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
 def test_unpaired_seeds_fall_back_to_welch(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=baseline"]), FakeVariant(["policy=x"])])

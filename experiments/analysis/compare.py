@@ -188,6 +188,14 @@ def _margin_spec(metric: str, margins: Mapping[str, float | str] | None):
     return metrics_meta.default_margin(metric)
 
 
+def check_ci_flags(ci: str, use_holm: bool) -> None:
+    """InputError for an unknown --ci or one --holm cannot read."""
+    if ci not in CI_METHODS:
+        raise InputError(f"--ci must be one of {', '.join(CI_METHODS)}, got {ci!r}")
+    if use_holm and ci != "t":
+        raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
+
+
 def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | None = None,
                  level: float = 0.95, margins: Mapping[str, float | str] | None = None,
                  ci: str = "t", use_holm: bool = False) -> pd.DataFrame:
@@ -196,10 +204,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     ``baseline`` may be any label accepted by :func:`resolve_variant`; ``margins`` override
     the default margin of some metrics (a number in the metric's unit or "5%").
     """
-    if ci not in CI_METHODS:
-        raise InputError(f"--ci must be one of {', '.join(CI_METHODS)}, got {ci!r}")
-    if use_holm and ci != "t":
-        raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
+    check_ci_flags(ci, use_holm)
     variants = variant_order(runs)
     base = resolve_variant(baseline, variants, constant_overrides(runs))
     available = metric_columns(runs)
@@ -462,6 +467,7 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         raise InputError(f"--level must be between 0 and 1, got {level}")
     if by is not None and by not in BY_CHOICES:
         raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
+    check_ci_flags(ci, use_holm)  # before collecting writes anything
     sweep = require_dir(sweep_dir)
     seed_notes: list[str] = []
 

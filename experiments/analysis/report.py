@@ -49,6 +49,7 @@ from experiments.analysis.compare import (
     BASELINE,
     COMPARISON_CSV,
     IDENTICAL,
+    check_ci_flags,
     common_seed_runs,
     compare_breakdown,
     compare_runs,
@@ -333,6 +334,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
     for key in by or ():
         if key not in BY_CHOICES:
             raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {key!r}")
+    check_ci_flags(ci, use_holm)  # before collecting writes anything
     text = TEXT[lang]
     sweep = require_dir(sweep_dir)
     runs = common_seed_runs(load_runs(sweep, log=log).astype({"variant": str}), log)
