@@ -759,6 +759,7 @@ def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
     assert zh.name == "report.zh.html"
     zh_text = zh.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in zh_text and "摘要" in zh_text and "把 baseline 改为" in zh_text
+    assert "按种子配对" in zh_text and "Means with" not in zh_text and "Student-t" not in zh_text
 
 
 def test_report_without_a_map_says_why(sweep, collected):

@@ -400,9 +400,11 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def method_note(level: float, ci: str = "t", use_holm: bool = False) -> str:
+def method_note(level: float, ci: str = "t", use_holm: bool = False, lang: str = "en") -> str:
     """One paragraph: how the intervals and verdicts were made."""
     pct = f"{level:.0%}"
+    if lang == "zh":
+        return _method_note_zh(pct, ci, use_holm)
     how = ("Student-t intervals, kept inside each metric's range" if ci == "t"
            else "BCa bootstrap intervals (9,999 resamples)")
     return (f"Means with {pct} {how}; differences are variant − baseline, paired by seed "
@@ -415,6 +417,23 @@ def method_note(level: float, ci: str = "t", use_holm: bool = False) -> str:
             + ("Verdicts use Holm-adjusted p values across the metrics of each variant; the "
                "intervals shown are unadjusted." if use_holm else
                "Not adjusted for multiple comparisons (add --holm)."))
+
+
+def _method_note_zh(pct: str, ci: str, use_holm: bool) -> str:
+    v = {k: f"*{w}*" for k, w in VERDICT_ZH.items()}
+    how = ("Student t 区间，限制在各指标的取值范围之内" if ci == "t"
+           else "BCa 自助法，9,999 次重抽样")
+    return "".join([
+        f"均值附 {pct} 置信区间（{how}）；",
+        "差值为方案减基线，按种子配对（共同随机数）。",
+        "差值的区间与 0 及该指标的容差比较：",
+        f"区间不含 0 时为{v[BETTER]}/{v[WORSE]}",
+        f"（↑ 越高越好，↓ 越低越好；中性指标为{v[HIGHER]}/{v[LOWER]}），",
+        f"落在 ±容差之内时为{v[EQUIVALENT]}，",
+        f"排除了达到容差的损害时为{v[NON_INFERIOR]}，否则为{v[INCONCLUSIVE]}；",
+        f"每一对的差值都恰好为 0 时为{v[IDENTICAL]}。",
+        "结论依据每个方案各指标经 Holm 校正的 p 值；所示区间未经校正。" if use_holm
+        else "未对多重比较作校正（可加 --holm）。"])
 
 
 def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float,

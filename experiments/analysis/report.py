@@ -402,7 +402,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
                                          seeds=f"{seeds.min()}" if seeds.min() == seeds.max()
                                          else f"{seeds.min()}-{seeds.max()}",
                                          commits=", ".join(commits) or "unknown")
-    note = method_note(0.95, ci, use_holm)
+    note = method_note(0.95, ci, use_holm, lang)
     doc = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{_esc(text['title'])}: {_esc(sweep.name)}</title><style>{_CSS}</style></head><body>
