@@ -111,6 +111,16 @@ def test_parse_override_variants():
 # --------------------------------------------------------------------------- compare
 
 
+def test_every_metric_a_run_reports_has_metadata():
+    """A summary metric without an entry in metrics_meta shows under its raw name, a share as
+    a bare fraction, and with no margin can never be equivalent."""
+    from sim import Simulation
+
+    run = Simulation.from_overrides(["sim.progress=false", "scenario=small_district",
+                                     "sim.days=1"]).run()
+    assert [m for m in run.metrics if m not in metrics_meta.KNOWN_METRICS] == []
+
+
 def test_clearly_lower_queue_delay_is_better_with_ci_excluding_zero(comparison):
     row = _row(comparison, "mean_queue_delay_min", GRIDS)
     assert row["verdict"] == "better"

@@ -101,6 +101,13 @@ _META: dict[str, Meta] = {
                           "police", 0.01, False, "one point of callers"),
     "cross_grid_share": _m(0, "share", "%", "Dispatched across grid borders", "跨网格派警比例",
                            "police", 0.05, False, "five points: a visible change in practice"),
+    # Neither direction: settling on the spot ends a call, referring it starts mediation.
+    "police_settled_on_spot_share": _m(0, "share", "%", "Dispute calls settled on the spot",
+                                       "当场化解的纠纷警情比例", "police", 0.02, False, _SHARE),
+    "repeat_calls": _m(-1, "count", "", "Repeat police calls from unsettled disputes",
+                       "未化解纠纷的重复报警", "police", "5%", False,
+                       "one repeat call in twenty (repeat calls are what mediation should cut: "
+                       "Charkoudian 2005)"),
     # --- mediation
     "time_to_settle_p90_days": _m(-1, "time", "days", "Time to settle, 90th percentile",
                                   "调解结案时间 P90", "mediation", 1.0, True, _SETTLE),
@@ -124,8 +131,11 @@ _META: dict[str, Meta] = {
                            "mediation", 0.02, False, _SHARE),
     "closed_within_30_days_share": _m(1, "share", "%", "Closed within 30 days",
                                       "30天内结案比例", "mediation", 0.02, False, _SHARE),
+    "police_referred_share_of_raised": _m(0, "share", "%", "Disputes referred by the police",
+                                          "公安移交的纠纷比例", "mediation", 0.02, False,
+                                          _SHARE),
     "violent_turns_per_100k": _m(-1, "rate", "per 100k a year", "Disputes turning violent",
-                                 "纠纷转为暴力（每10万人每年）", "residents", 0.5, True,
+                                 "纠纷转为暴力", "residents", 0.5, True,
                                  "half a case per 100,000 residents a year"),
     "mean_satisfaction": _m(1, "score", "", "Mean resident satisfaction", "居民平均满意度",
                             "residents", 0.01, False, "one point on the 0-1 scale"),
@@ -176,12 +186,18 @@ _META: dict[str, Meta] = {
     "mean_severity_at_intake": _m(-1, "score", "", "Mean severity at intake",
                                   "受理时平均严重程度", "mediation", 0.02, False,
                                   "two hundredths of the 0..1 severity scale"),
+    "cases_per_1000_per_year": _m(0, "rate", "per 1,000 a year",
+                                  "Cases taken for mediation", "受理调解案件数",
+                                  "bookkeeping", "5%"),
     "cases_per_mediator_per_year": _m(0, "rate", "", "Cases per mediator a year",
                                       "每名调解员年案件数", "bookkeeping", "5%"),
     "party_satisfaction": _m(1, "score", "", "Satisfaction of dispute parties",
                              "纠纷当事人满意度", "residents", 0.02, False,
                              "two hundredths of the 0..1 satisfaction scale"),
 }
+
+UNIT_ZH = {"per 100k a year": "每10万人每年", "per 1,000 a year": "每千人每年", "days": "天",
+           "min": "分钟", "yuan": "元"}
 
 # Short names for the brief's sentences (English, Chinese).
 SHORT: dict[str, tuple[str, str]] = {
@@ -249,8 +265,7 @@ def label(metric: str, lang: str = "en", unit: bool = True) -> str:
     """A readable label, with the unit in brackets unless ``unit=False`` or it has none."""
     m = meta(metric)
     text = m.label_zh if lang == "zh" else m.label
-    shown = {"per 100k a year": "每10万人每年", "days": "天", "min": "分钟", "yuan": "元"
-             }.get(m.unit, m.unit) if lang == "zh" else m.unit
+    shown = label_unit(metric, lang)
     return f"{text} ({shown})" if unit and shown else text
 
 
@@ -339,10 +354,7 @@ def format_value(metric: str, value: float, lang: str = "en", signed: bool = Fal
 def label_unit(metric: str, lang: str = "en") -> str:
     """The unit as shown beside a number."""
     u = meta(metric).unit
-    if lang == "zh":
-        return {"per 100k a year": "每10万人每年", "days": "天", "min": "分钟", "yuan": "元"
-                }.get(u, u)
-    return u
+    return UNIT_ZH.get(u, u) if lang == "zh" else u
 
 
 def _sig(x: float) -> str:
