@@ -390,6 +390,19 @@ def test_invalid_flag_combination_is_refused_before_anything_is_written(tmp_path
     assert sorted(p.name for p in root.iterdir()) == before
 
 
+def test_tiny_values_are_plain_decimals_like_the_rest_of_the_table():
+    fmt = metrics_meta.format_value
+    assert fmt("mean_severity_at_intake", 8.73e-06, signed=True) == "+0.0000087"
+    assert compare._fmt_ci("mean_severity_at_intake", 8.73e-06, -5.91e-05, 7.66e-05,
+                           signed=True) == "+0.0000087 [-0.000059, +0.000077]"
+    assert fmt("unreached_share", -8.2e-06, signed=True) == "-0.00082 pt"
+    assert fmt("unreached_share", 2e-6) == "0.0002%"
+    # Rounding noise of a difference is 0, without a sign that claims a direction.
+    assert fmt("mean_queue_delay_min", 3e-17, signed=True) == "0"
+    assert fmt("unreached_share", -1e-19, signed=True) == "0 pt"
+    assert fmt("mean_queue_delay_min", 0.0123, signed=True) == "+0.012"
+
+
 def test_unpaired_seeds_fall_back_to_welch(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=baseline"]), FakeVariant(["policy=x"])])

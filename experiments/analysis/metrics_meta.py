@@ -337,15 +337,19 @@ def format_value(metric: str, value: float, lang: str = "en", signed: bool = Fal
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     m = meta(metric)
-    sign = "+" if signed and value > 0 else ""
+    if m.kind == "share":
+        number = _pct(value * 100)
+    elif m.kind == "money" or abs(value) >= 1e4:
+        number = f"{value:,.0f}"
+    else:
+        number = _sig(value)
+    # No sign on what rounds to zero: "+0" would claim a direction the number does not show.
+    sign = "+" if signed and value > 0 and number.strip("0.,") else ""
     if m.kind == "share":
         if signed:
-            return f"{sign}{_pct(value * 100)}{' 个百分点' if lang == 'zh' else ' pt'}"
-        return f"{_pct(value * 100)}%"
-    if m.kind == "money" or abs(value) >= 1e4:
-        text = f"{sign}{value:,.0f}"
-    else:
-        text = f"{sign}{_sig(value)}"
+            return f"{sign}{number}{' 个百分点' if lang == 'zh' else ' pt'}"
+        return f"{number}%"
+    text = f"{sign}{number}"
     if unit and m.unit and m.unit != "%":
         text += f" {label_unit(metric, lang)}"
     return text
@@ -362,17 +366,25 @@ def _sig(x: float) -> str:
     if x == 0:
         return "0"
     if abs(x) < 1e-3:
-        return f"{x:.2e}"
+        return _tiny(x)
     digits = max(0, min(3, 2 - int(math.floor(math.log10(abs(x))))))
     text = f"{x:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _tiny(x: float) -> str:
+    """A number below 0.001 in size in plain decimals, two significant digits (0.000087): the
+    tables have no exponents. Below 1e-9 it is rounding noise of a difference: 0."""
+    if abs(x) < 1e-9:
+        return "0"
+    digits = 1 - int(math.floor(math.log10(abs(x))))
+    text = f"{x:.{digits}f}"
+    return text.rstrip("0").rstrip(".")
+
+
 def _pct(x: float) -> str:
     """A percentage: three significant digits, or enough to tell 99.95 % from 100 %."""
     gap = 100.0 - abs(x)
-    if 0.0 < abs(x) < 0.001:
-        return "<0.001" if x > 0 else "-<0.001"
     if 0.0 < gap < 1.0:
         digits = min(3, 1 - int(math.floor(math.log10(gap))))
         text = f"{x:.{digits}f}"
