@@ -25,12 +25,34 @@ def _q(values: pd.Series, q: float) -> float:
     return float(np.quantile(values, q)) if len(values) else math.nan
 
 
+def taken_for_mediation(outcome):
+    """Cases taken for mediation: all but those redirected at intake (a mask over ``outcome``,
+    a Series or an array)."""
+    return outcome != "redirected"
+
+
+def closed_mediations(outcome):
+    """Cases taken for mediation and closed: what the mediation rates are shares of."""
+    return taken_for_mediation(outcome) & (outcome != "open")
+
+
+def mediation_rates(outcome, escalations) -> dict[str, float]:
+    """`mediation_success_rate` and `escalation_rate` from each case's outcome and number of
+    escalations (Series or arrays): shares of the cases taken for mediation and closed. The
+    per-group figures of ``compare --by`` call this too, so a group holding every case of a
+    run shows the run's own rates."""
+    closed = closed_mediations(outcome)
+    return {"mediation_success_rate": _share(outcome[closed] == "settled"),
+            "escalation_rate": _share(escalations[closed] > 0)}
+
+
 def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dict[str, float]:
     """Mediation outcomes.  The reported success rate counts the cases taken for mediation
     (not those redirected at intake); `disputes_resolved_share` counts every case raised."""
-    taken = disputes[disputes.outcome != "redirected"]
-    closed = taken[taken.outcome != "open"]
+    taken = disputes[taken_for_mediation(disputes.outcome)]
+    closed = disputes[closed_mediations(disputes.outcome)]
     settled = closed[closed.outcome == "settled"]
+    rates = mediation_rates(disputes.outcome, disputes.escalations)
     settle_days = (settled.t_closed - settled.t_raised) / DAY
     close_days = (closed.t_closed - closed.t_raised) / DAY
     first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
@@ -38,7 +60,7 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dic
     return {
         "disputes_raised": float(len(disputes)),
         "disputes_closed": float(len(closed)),
-        "mediation_success_rate": _share(closed.outcome == "settled"),
+        "mediation_success_rate": rates["mediation_success_rate"],
         "disputes_resolved_share": _share(disputes.outcome == "settled"),
         "redirected_share": _share(disputes.outcome == "redirected"),
         "community_settled_share": _share((closed.outcome == "settled")
@@ -47,12 +69,25 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float) -> dic
         "time_to_settle_p90_days": _q(settle_days, 0.9),
         "closed_within_30_days_share": _share(close_days <= 30.0),
         "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
-        "escalation_rate": _share(closed.escalations > 0),
+        "escalation_rate": rates["escalation_rate"],
         "court_share": _share(closed.outcome == "court"),
         "violent_turns_per_100k": (float((disputes.outcome == "violent").sum()) / population
                                    * 1e5 / years) if population and years else math.nan,
         "money_at_stake_yuan": float(taken.amount_yuan.sum()),
     }
+
+
+def queue_waits(t_reported, t_dispatched, t_abandoned, now: float) -> np.ndarray:
+    """Each call's time in the queue (minutes): until a unit was dispatched, or until the
+    caller gave up, or, still waiting, until ``now``."""
+    waited_until = np.where(np.isnan(t_dispatched), t_abandoned, t_dispatched)
+    return np.nan_to_num(waited_until, nan=now) - t_reported
+
+
+def unreached(t_arrived, overflow, abandoned) -> np.ndarray:
+    """Calls no unit reached though the force kept them (not handed to the backup force) and
+    the caller did not give up: `unreached_share` is their share of the kept calls."""
+    return np.isnan(t_arrived) & ~overflow & ~abandoned
 
 
 # The incident columns the metrics read (a long run reads only these back, batch by batch).
@@ -104,12 +139,12 @@ class IncidentStats:
         n["kept"] += int(kept.sum())
         n["overflow"] += int(overflow.sum())
         n["abandoned"] += int(abandoned.sum())
-        n["unreached"] += int((np.isnan(t_arr) & answered).sum())
+        n["unreached"] += int(unreached(t_arr, overflow, abandoned).sum())
         dispatched = kept & ~np.isnan(t_disp)
         n["dispatched"] += int(dispatched.sum())
         n["cross"] += int((reported.cross_grid.to_numpy(bool) & dispatched).sum())
-        waited_until = np.where(np.isnan(t_disp), reported.t_abandoned.to_numpy(float), t_disp)
-        self.waited += float((np.nan_to_num(waited_until, nan=now) - t_rep)[kept].sum())
+        waits = queue_waits(t_rep, t_disp, reported.t_abandoned.to_numpy(float), now)
+        self.waited += float(waits[kept].sum())
         reached = ~np.isnan(t_arr)
         response = t_arr - t_rep
         wait = now - t_rep

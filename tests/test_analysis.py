@@ -7,6 +7,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -108,6 +109,16 @@ def test_parse_override_variants():
 
 
 # --------------------------------------------------------------------------- compare
+
+
+def test_every_metric_a_run_reports_has_metadata():
+    """A summary metric without an entry in metrics_meta shows under its raw name, a share as
+    a bare fraction, and with no margin can never be equivalent."""
+    from sim import Simulation
+
+    run = Simulation.from_overrides(["sim.progress=false", "scenario=small_district",
+                                     "sim.days=1"]).run()
+    assert [m for m in run.metrics if m not in metrics_meta.KNOWN_METRICS] == []
 
 
 def test_clearly_lower_queue_delay_is_better_with_ci_excluding_zero(comparison):
@@ -345,6 +356,53 @@ def test_compare_collects_first_when_runs_table_missing(tmp_path):
     assert _row(result, "mean_queue_delay_min", "policy=x")["verdict"] == "worse"
 
 
+def test_compare_names_missing_seeds_and_compares_on_the_seeds_every_variant_has(
+        tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"]),
+                                     FakeVariant(["policy=x"], {"mean_queue_delay_min": 1.0})])
+    (root / "5" / "DONE").unlink()                      # policy=x, seed 2 did not finish
+    assert collect.main([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "job 5: no DONE marker" in out
+    assert compare.main([str(root), "--baseline", "policy=baseline"]) == 0
+    out = capsys.readouterr().out
+    # runs.parquet was collected already: the unfinished job is still named.
+    assert "left out 1 job folder(s) without DONE (failed or still running): 5" in out
+    assert "warning: policy=x has no finished run for seed(s) 2" in out
+    assert "policy=x has no finished run for seed(s) 2" in (root / "comparison.md").read_text()
+    table = pd.read_csv(root / "comparison.csv")
+    rows = table[table["metric"] == "mean_queue_delay_min"].set_index("variant")
+    # Means and the difference over the same two seeds: the difference of the means is Δ.
+    assert list(rows["n"]) == [2, 2] and rows.loc["policy=x", "n_pairs"] == 2
+    assert rows.loc["policy=x", "mean"] - rows.loc["policy=baseline", "mean"] == \
+        pytest.approx(rows.loc["policy=x", "diff"])
+
+
+def test_invalid_flag_combination_is_refused_before_anything_is_written(tmp_path, capsys):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0)
+    before = sorted(p.name for p in root.iterdir())
+    assert compare.main([str(root), "--holm", "--ci", "bca"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--holm" in err and "--ci bca" in err
+    with pytest.raises(collect.InputError, match="--holm"):
+        report.build_report(root, ci="bca", use_holm=True, log=lambda _: None)
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
+def test_tiny_values_are_plain_decimals_like_the_rest_of_the_table():
+    fmt = metrics_meta.format_value
+    assert fmt("mean_severity_at_intake", 8.73e-06, signed=True) == "+0.0000087"
+    assert compare._fmt_ci("mean_severity_at_intake", 8.73e-06, -5.91e-05, 7.66e-05,
+                           signed=True) == "+0.0000087 [-0.000059, +0.000077]"
+    assert fmt("unreached_share", -8.2e-06, signed=True) == "-0.00082 pt"
+    assert fmt("unreached_share", 2e-6) == "0.0002%"
+    # Rounding noise of a difference is 0, without a sign that claims a direction.
+    assert fmt("mean_queue_delay_min", 3e-17, signed=True) == "0"
+    assert fmt("unreached_share", -1e-19, signed=True) == "0 pt"
+    assert fmt("mean_queue_delay_min", 0.0123, signed=True) == "+0.012"
+
+
 def test_unpaired_seeds_fall_back_to_welch(tmp_path):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=baseline"]), FakeVariant(["policy=x"])])
@@ -513,6 +571,66 @@ def test_breakdown_by_place_counts_empty_groups_as_zero(sweep, collected):
                                                      "Sun"]
 
 
+def _one_group_tables(rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A run's disputes, all of one category, some redirected at intake, and its incidents,
+    all of priority 1, some given up by their callers or handed to the backup force."""
+    n = 40
+    raised = rng.uniform(0, 20 * 1440, n)
+    outcome = np.array(["settled", "redirected", "court", "open", "settled",
+                        "redirected", "violent", "redirected"] * (n // 8))
+    closed = np.where(outcome == "open", np.nan, raised + rng.uniform(1, 9, n) * 1440)
+    disputes = pd.DataFrame({
+        "dispute_id": np.arange(n), "category": "neighbour", "street": 0, "community": 0,
+        "amount_yuan": 100.0, "t_raised": raised, "t_first_session": raised + 1440.0,
+        "t_closed": closed, "outcome": outcome, "level": "community",
+        "escalations": rng.integers(0, 2, n)})
+    reported = np.sort(rng.uniform(0, 20 * 1440, n))
+    abandoned = np.arange(n) % 5 == 1
+    overflow = np.arange(n) % 7 == 3
+    waiting = np.arange(n) % 9 == 4                    # still waiting at the end
+    dispatched = np.where(abandoned | overflow | waiting, np.nan, reported + 2.0)
+    arrived = dispatched + rng.gamma(2.0, 2.0, n)
+    incidents = pd.DataFrame({
+        "incident_id": np.arange(n), "source": "call", "kind": "theft", "priority": 1,
+        "grid": 0, "community": 0, "t_reported": reported, "t_dispatched": dispatched,
+        "t_arrived": arrived, "overflow": overflow, "abandoned": abandoned & ~overflow,
+        "t_abandoned": np.where(abandoned & ~overflow, reported + 15.0, np.nan),
+        "cross_grid": False})
+    return disputes, incidents
+
+
+def test_breakdown_figures_of_a_group_holding_every_record_are_the_run_metrics(tmp_path):
+    """Per-group metrics follow the run metrics' definitions (sim/metrics.py): mediation
+    rates over the cases taken for mediation and closed, redirected ones left out; callers
+    who gave up neither unreached nor waiting to the end."""
+    from sim import metrics as run_metrics
+
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
+                           variants=[FakeVariant(["policy=baseline"])])
+    rng = np.random.default_rng(7)
+    tables = {}
+    for job in collect.find_job_dirs(root):
+        tables[job.name] = _one_group_tables(rng)
+        tables[job.name][0].to_parquet(job / "disputes.parquet")
+        tables[job.name][1].to_parquet(job / "incidents.parquet")
+    runs = collect.collect(root).runs
+    now = 30 * 1440.0
+    by_category = compare.group_metrics(root, runs, "category")
+    by_priority = compare.group_metrics(root, runs, "priority")
+    for job, (disputes, incidents) in tables.items():
+        run_d = run_metrics.dispute_metrics(disputes, 100_000, 30.0)
+        run_i = run_metrics.incident_metrics(incidents, 5.0, now)
+        group_d = by_category[by_category["job"] == job].iloc[0]
+        group_i = by_priority[by_priority["job"] == job].iloc[0]
+        assert (disputes.outcome == "redirected").any()
+        for name in ("mediation_success_rate", "escalation_rate"):
+            assert group_d[name] == pytest.approx(run_d[name]), name
+        for name in ("mean_queue_delay_min", "unreached_share", "p1_within_5min_share"):
+            assert group_i[name] == pytest.approx(run_i[name]), name
+        assert group_i["response_p50_min"] == pytest.approx(run_i["response_p50_min_p1"])
+        assert group_i["response_p90_min"] == pytest.approx(run_i["response_p90_min_p1"])
+
+
 def test_breakdown_by_grid_refuses_different_partitions(tmp_path, capsys):
     root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0,
                            variants=[FakeVariant(["policy=grids_33"]),
@@ -615,6 +733,31 @@ def test_brief_says_what_changed_with_intervals(mapped):
         "What changes when baseline becomes grids_50?"
 
 
+def test_brief_says_a_metric_the_same_in_every_run_is_not_shown_unaffected(tmp_path):
+    """A rare event that never happened, or a rate at 100 % in every run, could not have
+    moved: the brief says what the runs show, not "unaffected"; a metric that varies across
+    seeds and is identical within each pair stays "unaffected"."""
+    never = {"violent_turns_per_100k": [0.0] * 4, "mediation_success_rate": [1.0] * 4}
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1, 2, 3), incomplete_jobs=0, variants=[
+        FakeVariant(["policy=baseline"], fixed=never),
+        FakeVariant(["policy=grids_50"], {"response_p90_min_p1": -3.0}, fixed=never)])
+    for job in collect.find_job_dirs(root):  # varies by seed, the same in each pair
+        summary = json.loads((job / "summary.json").read_text())
+        summary["metrics"]["p1_within_5min_share"] = 0.5 + 0.1 * summary["seed"]
+        (job / "summary.json").write_text(json.dumps(summary))
+    table = compare.run_comparison(root, "policy=baseline", log=lambda _: None)
+    assert _row(table, "violent_turns_per_100k", "policy=grids_50")["same_in_every_run"]
+    assert not _row(table, "p1_within_5min_share", "policy=grids_50")["same_in_every_run"]
+    (sentence,) = brief.headlines(table)
+    assert "violent turns: none in any run" in sentence
+    assert "mediation success 100% in every run" in sentence
+    assert "P1 within 5 min unaffected" in sentence
+    assert "mediation unaffected" not in sentence and "residents unaffected" not in sentence
+    (zh,) = brief.headlines(table, "zh")
+    assert "纠纷转暴力：所有运行中均未出现" in zh and "调解成功率在所有运行中均为 100%" in zh
+    assert "一级警情5分钟到达率不受影响" in zh and "矛盾调解不受影响" not in zh
+
+
 def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
     assert compare.main([str(mapped), "--baseline", "policy=baseline", "--metrics",
                          "mean_queue_delay_min"]) == 0
@@ -639,6 +782,7 @@ def test_report_opens_with_a_brief_and_keeps_compare_outputs(mapped):
     assert zh.name == "report.zh.html"
     zh_text = zh.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in zh_text and "摘要" in zh_text and "把 baseline 改为" in zh_text
+    assert "按种子配对" in zh_text and "Means with" not in zh_text and "Student-t" not in zh_text
 
 
 def test_report_without_a_map_says_why(sweep, collected):

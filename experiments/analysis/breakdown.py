@@ -30,6 +30,7 @@ from experiments.analysis.collect import (
     load_long_table,
 )
 from sim.clock import DAY
+from sim.metrics import mediation_rates, queue_waits, unreached
 from sim.survival import km_quantile, response_minutes, settle_days
 
 BY_CHOICES = ("grid", "street", "community", "hour", "weekday", "priority", "category")
@@ -83,10 +84,16 @@ def _share(mask) -> float:
 
 
 def _incident_arrays(inc: pd.DataFrame) -> dict[str, np.ndarray]:
+    # Tables written before callers could give up have no abandoned columns: nobody gave up.
+    n = len(inc)
     return {"source": inc["source"].astype(str).to_numpy(),
             "overflow": inc["overflow"].to_numpy(bool), "priority": inc["priority"].to_numpy(),
+            "abandoned": (inc["abandoned"].to_numpy(bool) if "abandoned" in inc
+                          else np.zeros(n, bool)),
             "t_reported": inc["t_reported"].to_numpy(float),
             "t_dispatched": inc["t_dispatched"].to_numpy(float),
+            "t_abandoned": (inc["t_abandoned"].to_numpy(float) if "t_abandoned" in inc
+                            else np.full(n, math.nan)),
             "t_arrived": inc["t_arrived"].to_numpy(float)}
 
 
@@ -95,7 +102,7 @@ def _incident_values(a: dict[str, np.ndarray], now: float, p1_target: float) -> 
     kept = reported & ~a["overflow"]
     t_rep = a["t_reported"]
     response = response_minutes(a, now)
-    waited = np.where(np.isnan(a["t_dispatched"]), now, a["t_dispatched"])[kept] - t_rep[kept]
+    waited = queue_waits(t_rep, a["t_dispatched"], a["t_abandoned"], now)[kept]
     p1 = reported & (a["priority"] == 1)
     with np.errstate(invalid="ignore"):
         on_time = ((a["t_arrived"] - t_rep) <= p1_target) & ~a["overflow"]
@@ -105,7 +112,7 @@ def _incident_values(a: dict[str, np.ndarray], now: float, p1_target: float) -> 
         "response_p90_min": km_quantile(*response, q=0.9, at_least=True),
         "p1_within_5min_share": _share(on_time[p1]),
         "mean_queue_delay_min": float(waited.mean()) if len(waited) else math.nan,
-        "unreached_share": _share(np.isnan(a["t_arrived"][kept])),
+        "unreached_share": _share(unreached(a["t_arrived"], a["overflow"], a["abandoned"])[kept]),
     }
 
 
@@ -123,14 +130,14 @@ def _dispute_arrays(dis: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def _dispute_values(a: dict[str, np.ndarray], now: float) -> dict:
     outcome = a["outcome"]
-    closed = outcome != "open"
     settle = settle_days(a, now)
+    rates = mediation_rates(outcome, a["escalations"])
     return {
         "disputes_raised": float(len(outcome)),
-        "mediation_success_rate": _share(outcome[closed] == "settled"),
+        "mediation_success_rate": rates["mediation_success_rate"],
         "time_to_settle_p50_days": km_quantile(*settle, q=0.5, at_least=True),
         "time_to_settle_p90_days": km_quantile(*settle, q=0.9, at_least=True),
-        "escalation_rate": _share(a["escalations"][closed] > 0),
+        "escalation_rate": rates["escalation_rate"],
         "violent_turns": float((outcome == "violent").sum()),
     }
 

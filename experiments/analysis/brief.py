@@ -4,7 +4,10 @@ A bureau head reads the brief, not the tables: what was compared, and for each v
 it does to the key metrics (``metrics_meta.KEY_METRICS``), in the comparison's own verdicts:
 "grids_50 cuts P1 p90 response by 0.56 min [0.25, 0.87]; mediation unaffected". Numbers are
 magnitudes with their interval; "unaffected" means identical in every seed pair, not merely
-"no detectable difference".
+"no detectable difference". A metric with one value in every run of both variants (a rare
+event that never happened, a success rate at 100 % throughout) is identical in every pair too,
+but those runs could not have shown an effect, so the brief says only what they show:
+"violent turns: none in any run", "mediation success 100% in every run".
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ TEXT = {
         "insufficient": "{m}: not enough data",
         "unaffected": "{g} unaffected",
         "unaffected_metric": "{m} unaffected",
+        "never": "{m}: none in any run",
+        "constant": "{m} {x} in every run",
         "sep": "; ", "subject": "{v} ", "none": "no key metric in this sweep",
     },
     "zh": {
@@ -56,6 +61,8 @@ TEXT = {
         "insufficient": "{m}：数据不足",
         "unaffected": "{g}不受影响",
         "unaffected_metric": "{m}不受影响",
+        "never": "{m}：所有运行中均未出现",
+        "constant": "{m}在所有运行中均为 {x}",
         "sep": "；", "subject": "{v}：", "none": "本次扫描没有关键指标",
     },
 }
@@ -81,6 +88,12 @@ def _interval(metric: str, r, lang: str) -> str:
     if math.isnan(r["diff_ci_low"]):
         return f"Δ {f(r['diff'])}{unit}"
     return f"Δ {f(r['diff'])} [{f(r['diff_ci_low'])}, {f(r['diff_ci_high'])}]{unit}"
+
+
+def _same_in_every_run(r) -> bool:
+    # Comparisons written before the column existed lack it: read them as varying.
+    value = r.get("same_in_every_run", False)
+    return bool(value) and not pd.isna(value)
 
 
 def clause(r: pd.Series, lang: str = "en") -> str:
@@ -120,6 +133,11 @@ def clause(r: pd.Series, lang: str = "en") -> str:
         return text["equivalent"].format(m=name, margin=m_text, d=_interval(metric, r, lang))
     if verdict == NON_INFERIOR:
         return text["noninferior"].format(m=name, margin=m_text, d=_interval(metric, r, lang))
+    if verdict == IDENTICAL and _same_in_every_run(r):
+        if r["mean"] == 0:
+            return text["never"].format(m=name)
+        value = metrics_meta.format_value(metric, r["mean"], lang, unit=True)
+        return text["constant"].format(m=name, x=value)
     if verdict == IDENTICAL:
         return text["unaffected_metric"].format(m=name)
     if verdict == INSUFFICIENT:
@@ -133,7 +151,8 @@ def headlines(comparison: pd.DataFrame, lang: str = "en",
     """One sentence per variant over the key metrics present in the comparison.
 
     A group (police, mediation, ...) whose every outcome metric is identical in every pair
-    is said once as "mediation unaffected" instead of metric by metric.
+    is said once as "mediation unaffected" instead of metric by metric, unless one of them
+    had one value in every run (that one could not have moved: its clause says so).
     """
     text = TEXT["zh" if lang == "zh" else "en"]
     rows = comparison[~comparison["is_baseline"]]
@@ -144,7 +163,9 @@ def headlines(comparison: pd.DataFrame, lang: str = "en",
         still = set()
         for group in metrics_meta.GROUPS[:-1]:
             members = [m for m in outcomes.index if metrics_meta.meta(m).group == group]
-            if members and (outcomes.loc[members, "verdict"] == IDENTICAL).all():
+            group_rows = outcomes.loc[members]
+            if (members and (group_rows["verdict"] == IDENTICAL).all()
+                    and not any(_same_in_every_run(r) for _, r in group_rows.iterrows())):
                 still.add(group)
         clauses = []
         for metric in key:

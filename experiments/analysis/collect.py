@@ -428,15 +428,33 @@ def _runs_is_stale(sweep: Path) -> bool:
     return is_stale(sweep, RUNS_FILE)
 
 
+def unfinished_jobs(sweep_dir: Path) -> list[str]:
+    """The names of a sweep's job folders without a DONE marker (failed or still running)."""
+    return [job.name for job in find_job_dirs(sweep_dir) if not (job / DONE_MARKER).exists()]
+
+
+def unfinished_note(names: list[str], first: int = 5) -> str:
+    """"left out 2 job folder(s) without DONE (failed or still running): 7, 9"."""
+    more = f" and {len(names) - first} more" if len(names) > first else ""
+    return (f"left out {len(names)} job folder(s) without DONE (failed or still running): "
+            f"{', '.join(names[:first])}{more}")
+
+
 def load_runs(sweep_dir: str | os.PathLike, recollect: bool = False,
               log: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Return runs.parquet of a sweep, (re)collecting first if missing, stale or asked to."""
+    """Return runs.parquet of a sweep, (re)collecting first if missing, stale or asked to.
+
+    Read from an earlier collection, the runs leave out the unfinished jobs silently; ``log``
+    is told of them (collecting afresh, ``describe`` lists them)."""
     sweep = require_dir(sweep_dir)
     if recollect or _runs_is_stale(sweep):
         result = collect(sweep, tables=())
         if log is not None:
             log(describe(result))
         return result.runs
+    unfinished = unfinished_jobs(sweep)
+    if log is not None and unfinished:
+        log(f"warning: {unfinished_note(unfinished)}")
     return pd.read_parquet(sweep / RUNS_FILE)
 
 

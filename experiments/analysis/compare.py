@@ -12,6 +12,11 @@ The statistics, the margins and what each verdict means are in
 ``experiments/analysis/inference.py`` and ``metrics_meta.py``. If fewer than two seeds are
 shared, a Welch (unpaired) interval is used and the ``method`` column says so.
 
+A variant that lacks a seed some other variant has (a crashed or unfinished job) is named in a
+warning, and the comparison keeps only the seeds every variant has, so that each mean and each
+difference are over the same seeds (otherwise a mean over 3 seeds beside one over 2 could
+differ while the paired difference is 0).
+
 ``--margin time_to_settle_p90_days=0.5`` sets a margin in the metric's unit,
 ``--margin annual_staffing_cost_yuan=2%`` one relative to the baseline mean. ``--holm`` reads
 the verdicts from Holm-adjusted p values across the metrics of each variant (without it,
@@ -124,6 +129,41 @@ def _by_seed(per_seed: pd.DataFrame, variant: str, metric: str) -> pd.Series:
     return per_seed.loc[variant, metric]
 
 
+def same_in_every_run(*values: pd.Series) -> bool:
+    """Whether a metric took one value in every run given (missing values aside): then no
+    comparison of those runs could have shown an effect, e.g. a rare event that never
+    happened."""
+    present = pd.concat(values).dropna()
+    return len(present) > 0 and present.nunique() == 1
+
+
+def common_seed_runs(runs: pd.DataFrame, log=print) -> pd.DataFrame:
+    """The runs of the seeds every variant has, after a warning naming each variant that
+    lacks some seed and the seeds left out. With fewer than two seeds in common, every run
+    is kept (the differences are then unpaired: Welch) and the warning says so."""
+    seeds = {v: set(runs.loc[runs["variant"].astype(str) == v, "seed"].dropna())
+             for v in variant_order(runs)}
+    every = set().union(*seeds.values())
+    common = set.intersection(*seeds.values()) if seeds else set()
+    if common == every:
+        return runs
+    for variant, have in seeds.items():
+        if every - have:
+            log(f"warning: {variant} has no finished run for seed(s) "
+                f"{_seed_list(every - have)}")
+    if len(common) < 2:
+        log("warning: fewer than 2 seeds common to every variant; comparing all runs "
+            "unpaired (Welch)")
+        return runs
+    log(f"warning: comparing on the {len(common)} seeds every variant has; the runs of "
+        f"seed(s) {_seed_list(every - common)} are left out of means and differences alike")
+    return runs[runs["seed"].isin(common)].reset_index(drop=True)
+
+
+def _seed_list(seeds) -> str:
+    return ", ".join(str(int(s)) if float(s).is_integer() else str(s) for s in sorted(seeds))
+
+
 def parse_margins(items: Sequence[str] | None) -> dict[str, float | str]:
     """``["a=0.5", "b=2%,c=1"]`` -> ``{"a": 0.5, "b": "2%", "c": 1.0}``; InputError if bad."""
     out: dict[str, float | str] = {}
@@ -148,6 +188,14 @@ def _margin_spec(metric: str, margins: Mapping[str, float | str] | None):
     return metrics_meta.default_margin(metric)
 
 
+def check_ci_flags(ci: str, use_holm: bool) -> None:
+    """InputError for an unknown --ci or one --holm cannot read."""
+    if ci not in CI_METHODS:
+        raise InputError(f"--ci must be one of {', '.join(CI_METHODS)}, got {ci!r}")
+    if use_holm and ci != "t":
+        raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
+
+
 def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | None = None,
                  level: float = 0.95, margins: Mapping[str, float | str] | None = None,
                  ci: str = "t", use_holm: bool = False) -> pd.DataFrame:
@@ -156,10 +204,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     ``baseline`` may be any label accepted by :func:`resolve_variant`; ``margins`` override
     the default margin of some metrics (a number in the metric's unit or "5%").
     """
-    if ci not in CI_METHODS:
-        raise InputError(f"--ci must be one of {', '.join(CI_METHODS)}, got {ci!r}")
-    if use_holm and ci != "t":
-        raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
+    check_ci_flags(ci, use_holm)
     variants = variant_order(runs)
     base = resolve_variant(baseline, variants, constant_overrides(runs))
     available = metric_columns(runs)
@@ -188,6 +233,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         spec = _margin_spec(metric, margins)
         margin = metrics_meta.resolve_margin(spec, float(base_by_seed.mean())
                                              if len(base_by_seed.dropna()) else math.nan)
+        base_values = by_variant.get(base, empty)[metric]
         for variant in ordered:
             values = by_variant.get(variant, empty)[metric]
             n, mean, lo, hi = mean_ci(values, level, bounds, ci)
@@ -197,6 +243,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
                 "variant": variant, "is_baseline": variant == base, "n": n, "mean": mean,
                 "ci_low": lo, "ci_high": hi, "margin": margin,
                 "margin_spec": "" if spec is None else str(spec),
+                "same_in_every_run": same_in_every_run(values, base_values),
             }
             if variant == base:
                 row.update(diff=0.0, diff_ci_low=math.nan, diff_ci_high=math.nan,
@@ -353,9 +400,11 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def method_note(level: float, ci: str = "t", use_holm: bool = False) -> str:
+def method_note(level: float, ci: str = "t", use_holm: bool = False, lang: str = "en") -> str:
     """One paragraph: how the intervals and verdicts were made."""
     pct = f"{level:.0%}"
+    if lang == "zh":
+        return _method_note_zh(pct, ci, use_holm)
     how = ("Student-t intervals, kept inside each metric's range" if ci == "t"
            else "BCa bootstrap intervals (9,999 resamples)")
     return (f"Means with {pct} {how}; differences are variant − baseline, paired by seed "
@@ -368,6 +417,23 @@ def method_note(level: float, ci: str = "t", use_holm: bool = False) -> str:
             + ("Verdicts use Holm-adjusted p values across the metrics of each variant; the "
                "intervals shown are unadjusted." if use_holm else
                "Not adjusted for multiple comparisons (add --holm)."))
+
+
+def _method_note_zh(pct: str, ci: str, use_holm: bool) -> str:
+    v = {k: f"*{w}*" for k, w in VERDICT_ZH.items()}
+    how = ("Student t 区间，限制在各指标的取值范围之内" if ci == "t"
+           else "BCa 自助法，9,999 次重抽样")
+    return "".join([
+        f"均值附 {pct} 置信区间（{how}）；",
+        "差值为方案减基线，按种子配对（共同随机数）。",
+        "差值的区间与 0 及该指标的容差比较：",
+        f"区间不含 0 时为{v[BETTER]}/{v[WORSE]}",
+        f"（↑ 越高越好，↓ 越低越好；中性指标为{v[HIGHER]}/{v[LOWER]}），",
+        f"落在 ±容差之内时为{v[EQUIVALENT]}，",
+        f"排除了达到容差的损害时为{v[NON_INFERIOR]}，否则为{v[INCONCLUSIVE]}；",
+        f"每一对的差值都恰好为 0 时为{v[IDENTICAL]}。",
+        "结论依据每个方案各指标经 Holm 校正的 p 值；所示区间未经校正。" if use_holm
+        else "未对多重比较作校正（可加 --holm）。"])
 
 
 def comparison_markdown(comparison: pd.DataFrame, sweep_dir: Path, level: float,
@@ -420,8 +486,14 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         raise InputError(f"--level must be between 0 and 1, got {level}")
     if by is not None and by not in BY_CHOICES:
         raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
+    check_ci_flags(ci, use_holm)  # before collecting writes anything
     sweep = require_dir(sweep_dir)
-    runs = load_runs(sweep, recollect=recollect, log=log)
+    seed_notes: list[str] = []
+
+    def note(line: str) -> None:
+        log(line)
+        seed_notes.append(line.removeprefix("warning: "))
+    runs = common_seed_runs(load_runs(sweep, recollect=recollect, log=log), note)
     if baseline is None:
         baseline = default_baseline(variant_order(runs))
         log(f"no --baseline given; using '{baseline}'")
@@ -435,8 +507,11 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         log(common_line.replace("`", ""))
     if write:
         names = breakdown_files(by) if by else None
+        # The seed warnings go into the document too: it outlives the terminal.
+        header = "\n\n".join(filter(None, [selection_line(metrics, margins),
+                                             *(f"Warning: {n}." for n in seed_notes)]))
         for path in write_comparison(sweep, comparison, level, common_line, ci, use_holm,
-                                     selection_line(metrics, margins), names):
+                                     header, names):
             log(f"wrote {path}")
     return comparison
 

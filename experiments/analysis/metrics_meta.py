@@ -101,6 +101,13 @@ _META: dict[str, Meta] = {
                           "police", 0.01, False, "one point of callers"),
     "cross_grid_share": _m(0, "share", "%", "Dispatched across grid borders", "跨网格派警比例",
                            "police", 0.05, False, "five points: a visible change in practice"),
+    # Neither direction: settling on the spot ends a call, referring it starts mediation.
+    "police_settled_on_spot_share": _m(0, "share", "%", "Dispute calls settled on the spot",
+                                       "当场化解的纠纷警情比例", "police", 0.02, False, _SHARE),
+    "repeat_calls": _m(-1, "count", "", "Repeat police calls from unsettled disputes",
+                       "未化解纠纷的重复报警", "police", "5%", False,
+                       "one repeat call in twenty (repeat calls are what mediation should cut: "
+                       "Charkoudian 2005)"),
     # --- mediation
     "time_to_settle_p90_days": _m(-1, "time", "days", "Time to settle, 90th percentile",
                                   "调解结案时间 P90", "mediation", 1.0, True, _SETTLE),
@@ -124,8 +131,11 @@ _META: dict[str, Meta] = {
                            "mediation", 0.02, False, _SHARE),
     "closed_within_30_days_share": _m(1, "share", "%", "Closed within 30 days",
                                       "30天内结案比例", "mediation", 0.02, False, _SHARE),
+    "police_referred_share_of_raised": _m(0, "share", "%", "Disputes referred by the police",
+                                          "公安移交的纠纷比例", "mediation", 0.02, False,
+                                          _SHARE),
     "violent_turns_per_100k": _m(-1, "rate", "per 100k a year", "Disputes turning violent",
-                                 "纠纷转为暴力（每10万人每年）", "residents", 0.5, True,
+                                 "纠纷转为暴力", "residents", 0.5, True,
                                  "half a case per 100,000 residents a year"),
     "mean_satisfaction": _m(1, "score", "", "Mean satisfaction of residents served",
                             "服务对象平均满意度",
@@ -177,12 +187,18 @@ _META: dict[str, Meta] = {
     "mean_severity_at_intake": _m(-1, "score", "", "Mean severity at intake",
                                   "受理时平均严重程度", "mediation", 0.02, False,
                                   "two hundredths of the 0..1 severity scale"),
+    "cases_per_1000_per_year": _m(0, "rate", "per 1,000 a year",
+                                  "Cases taken for mediation", "受理调解案件数",
+                                  "bookkeeping", "5%"),
     "cases_per_mediator_per_year": _m(0, "rate", "", "Cases per mediator a year",
                                       "每名调解员年案件数", "bookkeeping", "5%"),
     "party_satisfaction": _m(1, "score", "", "Satisfaction of dispute parties",
                              "纠纷当事人满意度", "residents", 0.02, False,
                              "two hundredths of the 0..1 satisfaction scale"),
 }
+
+UNIT_ZH = {"per 100k a year": "每10万人每年", "per 1,000 a year": "每千人每年", "days": "天",
+           "min": "分钟", "yuan": "元"}
 
 # Short names for the brief's sentences (English, Chinese).
 SHORT: dict[str, tuple[str, str]] = {
@@ -250,8 +266,7 @@ def label(metric: str, lang: str = "en", unit: bool = True) -> str:
     """A readable label, with the unit in brackets unless ``unit=False`` or it has none."""
     m = meta(metric)
     text = m.label_zh if lang == "zh" else m.label
-    shown = {"per 100k a year": "每10万人每年", "days": "天", "min": "分钟", "yuan": "元"
-             }.get(m.unit, m.unit) if lang == "zh" else m.unit
+    shown = label_unit(metric, lang)
     return f"{text} ({shown})" if unit and shown else text
 
 
@@ -323,15 +338,19 @@ def format_value(metric: str, value: float, lang: str = "en", signed: bool = Fal
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     m = meta(metric)
-    sign = "+" if signed and value > 0 else ""
+    if m.kind == "share":
+        number = _pct(value * 100)
+    elif m.kind == "money" or abs(value) >= 1e4:
+        number = f"{value:,.0f}"
+    else:
+        number = _sig(value)
+    # No sign on what rounds to zero: "+0" would claim a direction the number does not show.
+    sign = "+" if signed and value > 0 and number.strip("0.,") else ""
     if m.kind == "share":
         if signed:
-            return f"{sign}{_pct(value * 100)}{' 个百分点' if lang == 'zh' else ' pt'}"
-        return f"{_pct(value * 100)}%"
-    if m.kind == "money" or abs(value) >= 1e4:
-        text = f"{sign}{value:,.0f}"
-    else:
-        text = f"{sign}{_sig(value)}"
+            return f"{sign}{number}{' 个百分点' if lang == 'zh' else ' pt'}"
+        return f"{number}%"
+    text = f"{sign}{number}"
     if unit and m.unit and m.unit != "%":
         text += f" {label_unit(metric, lang)}"
     return text
@@ -340,10 +359,7 @@ def format_value(metric: str, value: float, lang: str = "en", signed: bool = Fal
 def label_unit(metric: str, lang: str = "en") -> str:
     """The unit as shown beside a number."""
     u = meta(metric).unit
-    if lang == "zh":
-        return {"per 100k a year": "每10万人每年", "days": "天", "min": "分钟", "yuan": "元"
-                }.get(u, u)
-    return u
+    return UNIT_ZH.get(u, u) if lang == "zh" else u
 
 
 def _sig(x: float) -> str:
@@ -351,17 +367,25 @@ def _sig(x: float) -> str:
     if x == 0:
         return "0"
     if abs(x) < 1e-3:
-        return f"{x:.2e}"
+        return _tiny(x)
     digits = max(0, min(3, 2 - int(math.floor(math.log10(abs(x))))))
     text = f"{x:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _tiny(x: float) -> str:
+    """A number below 0.001 in size in plain decimals, two significant digits (0.000087): the
+    tables have no exponents. Below 1e-9 it is rounding noise of a difference: 0."""
+    if abs(x) < 1e-9:
+        return "0"
+    digits = 1 - int(math.floor(math.log10(abs(x))))
+    text = f"{x:.{digits}f}"
+    return text.rstrip("0").rstrip(".")
+
+
 def _pct(x: float) -> str:
     """A percentage: three significant digits, or enough to tell 99.95 % from 100 %."""
     gap = 100.0 - abs(x)
-    if 0.0 < abs(x) < 0.001:
-        return "<0.001" if x > 0 else "-<0.001"
     if 0.0 < gap < 1.0:
         digits = min(3, 1 - int(math.floor(math.log10(gap))))
         text = f"{x:.{digits}f}"

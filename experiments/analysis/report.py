@@ -37,19 +37,20 @@ import pandas as pd
 from experiments.analysis import brief, metrics_meta
 from experiments.analysis.breakdown import BY_CHOICES
 from experiments.analysis.collect import (
-    DONE_MARKER,
     RUNS_FILE,
     InputError,
     common_settings_line,
-    find_job_dirs,
     load_runs,
     require_dir,
+    unfinished_jobs,
     variant_order,
 )
 from experiments.analysis.compare import (
     BASELINE,
     COMPARISON_CSV,
     IDENTICAL,
+    check_ci_flags,
+    common_seed_runs,
     compare_breakdown,
     compare_runs,
     default_baseline,
@@ -263,7 +264,7 @@ def _inventory(sweep: Path, runs: pd.DataFrame, lang: str) -> str:
                    .agg(runs="size", seeds=lambda s: ", ".join(map(str, sorted(s.dropna())))))
     per_variant = per_variant.reindex(variant_order(runs)).reset_index()
     per_variant.columns = [text["variant"], text["runs_col"], text["seeds_col"]]
-    incomplete = [job.name for job in find_job_dirs(sweep) if not (job / DONE_MARKER).exists()]
+    incomplete = unfinished_jobs(sweep)
     note = (f"<p class='note'>{_esc(text['skipped'].format(n=len(incomplete), jobs=', '.join(incomplete)))}</p>"  # noqa: E501
             if incomplete else f"<p class='note'>{_esc(text['all_done'])}</p>")
     return _table_html(per_variant) + note
@@ -333,9 +334,10 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
     for key in by or ():
         if key not in BY_CHOICES:
             raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {key!r}")
+    check_ci_flags(ci, use_holm)  # before collecting writes anything
     text = TEXT[lang]
     sweep = require_dir(sweep_dir)
-    runs = load_runs(sweep, log=log).astype({"variant": str})
+    runs = common_seed_runs(load_runs(sweep, log=log).astype({"variant": str}), log)
     variants = variant_order(runs)
     if baseline is None:
         baseline = _previous_baseline(sweep)
@@ -400,7 +402,7 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
                                          seeds=f"{seeds.min()}" if seeds.min() == seeds.max()
                                          else f"{seeds.min()}-{seeds.max()}",
                                          commits=", ".join(commits) or "unknown")
-    note = method_note(0.95, ci, use_holm)
+    note = method_note(0.95, ci, use_holm, lang)
     doc = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{_esc(text['title'])}: {_esc(sweep.name)}</title><style>{_CSS}</style></head><body>
