@@ -65,7 +65,7 @@ TABLE = [
     ("dispute_calls_share", "dispute-related share of calls", "{:.1%}"),
     ("mean_satisfaction", "satisfaction of residents served", "{:.3f}"),
 ]
-REPORTED_TEXT = {"mediation_success_rate": "99.9 %", "money_at_stake_yuan": "466"}
+REPORTED_TEXT = {"mediation_success_rate": "99.9%", "money_at_stake_yuan": "466"}
 STRUCTURE_LABELS = {
     "streets": "streets/towns", "communities": "communities", "grids": "patrol grids",
     "committees": "mediation committees", "committee_mediators": "committee mediators",

@@ -454,6 +454,9 @@ def test_pareto_front_drops_dominated_points():
 
 def test_short_labels_drop_shared_overrides():
     assert plot.short_labels(["a=1,b=2", "a=1,b=3"]) == {"a=1,b=2": "b=2", "a=1,b=3": "b=3"}
+    # Named as the forest plot and the brief name them.
+    assert plot.short_labels(["policy=baseline,seed=1", "policy=grids_50,seed=1"]) == {
+        "policy=baseline,seed=1": "baseline", "policy=grids_50,seed=1": "grids_50"}
 
 
 def test_plot_writes_png_and_svg(sweep, collected):

@@ -79,13 +79,16 @@ Log = Callable[[str], None]
 
 
 def short_labels(variants: Sequence[str]) -> dict[str, str]:
-    """Map variant strings to legend labels without the overrides all variants share."""
+    """Map variant strings to legend labels without the overrides all variants share, named
+    as every figure names them (``display_name``: ``policy=baseline`` -> ``baseline``)."""
     split = {v: v.split(",") for v in variants}
     common = set.intersection(*(set(p) for p in split.values())) if split else set()
-    labels = {v: ",".join(p for p in parts if p not in common) or v
+    labels = {v: display_name(",".join(p for p in parts if p not in common) or v)
               for v, parts in split.items()}
     # Stripping must not merge two variants into one legend entry.
-    return labels if len(set(labels.values())) == len(labels) else {v: v for v in variants}
+    if len(set(labels.values())) == len(labels):
+        return labels
+    return {v: display_name(v) for v in variants}
 
 
 BASELINE_COLOUR = "#4d4d4d"
