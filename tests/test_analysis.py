@@ -83,6 +83,8 @@ def test_collect_writes_long_tables_with_run_labels_atomically(sweep, collected)
     assert {"variant", "seed", "job"} <= set(incidents.columns)
     assert incidents.groupby(["variant", "seed"]).size().eq(40).all()
     assert not list(sweep.glob(".*.tmp")), "temporary files left behind"
+    # Loaded as the data dictionary types the run labels.
+    assert str(collect.load_long_table(sweep, "incidents.parquet")["seed"].dtype) == "Int64"
 
 
 def test_collect_rejects_missing_or_empty_dir(tmp_path):

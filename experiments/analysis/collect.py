@@ -470,7 +470,13 @@ def load_long_table(sweep_dir: str | os.PathLike, filename: str,
         if log is not None:
             log(describe(result))
     path = sweep / filename
-    return pd.read_parquet(path) if path.exists() else None
+    if not path.exists():
+        return None
+    table = pd.read_parquet(path)
+    # The run labels as the dictionary types them (sim.tables.RunLabels): parquet's int64
+    # comes back as numpy's, or as float where a run had no seed.
+    table["seed"] = table["seed"].astype("Int64")
+    return table
 
 
 def export_csv(folder: str | os.PathLike) -> list[Path]:
