@@ -1,8 +1,6 @@
 """The district's reported figures (../shared/district-facts.md), for calibration printouts
 and tests.  Only the default scenario on Jiangbei's own map is compared against them."""
 
-from pathlib import Path
-
 from sim.district_files import resolve
 
 JIANGBEI_FOLDER = "conf/districts/jiangbei"
@@ -35,8 +33,7 @@ def applies(scenario) -> bool:
 
 def is_jiangbei_map(path: str | None) -> bool:
     """Whether a district path (``scenario.district.path``) is Jiangbei's folder."""
-    return path is not None and (Path(resolve(path)).resolve()
-                                 == Path(resolve(JIANGBEI_FOLDER)).resolve())
+    return path is not None and resolve(path).resolve() == resolve(JIANGBEI_FOLDER).resolve()
 
 
 def within(metric: str, value: float) -> bool:
