@@ -275,6 +275,24 @@ def test_congestion_scales_driving_by_the_hour_and_not_walking():
     assert walk[3] == walk[8]
 
 
+def test_dispatch_ranks_every_unit_by_the_same_minutes_as_one_unit_is_timed():
+    # Dispatch times every unit at once (`minutes_all`, one gather from a row per destination);
+    # the chosen unit's drive is timed alone (`minutes`).  Both must give the same minutes,
+    # walkers and drivers, at every hour of the congestion profile.
+    # (Units off duty are never candidates; their position arrays are not kept.)
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    travel, dispatcher = model.travel, model.dispatcher
+    model.step()                                  # the first shift takes its beats
+    free = [u for u in model.units if u.free]
+    assert travel.any_walker and any(travel.walking[u.index] for u in free)
+    for hour in (3, 8, 18):
+        now = hour * 60.0 + 7
+        for x, y in ((6.0, 5.0), (14.2, 8.9), (2.5, 12.0)):
+            together = travel.minutes_all(dispatcher.node, dispatcher.leg, x, y, now)
+            alone = [travel.minutes(u.index, u.x, u.y, x, y, now) for u in free]
+            assert together[[u.index for u in free]] == pytest.approx(alone, rel=1e-9)
+
+
 def test_snapping_remembers_points_without_changing_the_answer_or_growing():
     """`Travel.snap` keeps recent points (dispatch, the ETA and the arrival ask about the same
     spot): a remembered answer is the computed one, and the memory stays bounded."""

@@ -59,6 +59,41 @@ def test_eta_rule_prefers_the_own_grid_guard_only_within_the_tolerance():
     assert d.find_unit(inc) is car
 
 
+def test_every_rule_sends_the_quickest_eligible_unit_it_allows():
+    # Against a brute force over the free units, one ETA at a time: `nearest` sends the
+    # quickest of all, `own_grid` the quickest of the incident's grid, `own_then_nearest` the
+    # own grid's quickest unless another arrives more than the tolerance sooner.
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    model.step()
+    d = model.dispatcher
+    xs, ys = _places(model, n=60, seed=3)
+    grid_of = model.district.cell_grid[[model.district.cell_at(x, y) for x, y in zip(xs, ys)]]
+    tol = d.cfg.own_grid_tolerance_min
+    checked = 0
+    for rule in ("nearest", "own_grid", "own_then_nearest"):
+        d.rule = rule
+        for i, (x, y, g) in enumerate(zip(xs, ys, grid_of.tolist())):
+            inc = _incident(i, 2, g, x, y)
+            ok = [u for u in model.units if u.free and d.eligible_mask[2][u.index]
+                  and d.eta(u, inc) <= d.reach[u.index]]
+            own = [u for u in ok if u.home_grid == g]
+            quickest = min(ok, key=lambda u: d.eta(u, inc))
+            sent = d.find_unit(inc)
+            if rule == "nearest":
+                expected = d.eta(quickest, inc)
+            elif rule == "own_grid":
+                expected = min(d.eta(u, inc) for u in own) if own else None
+            else:
+                mine = min(d.eta(u, inc) for u in own) if own else math.inf
+                expected = mine if mine - d.eta(quickest, inc) <= tol else d.eta(quickest, inc)
+            if expected is None:
+                assert sent is None
+                continue
+            assert d.eta(sent, inc) == pytest.approx(expected, rel=1e-9)
+            checked += 1
+    assert checked > 120
+
+
 def test_foot_patrol_is_not_sent_beyond_its_reach():
     model = Simulation.from_overrides(["sim.days=1"]).build()
     d = model.dispatcher
@@ -114,6 +149,53 @@ def test_freed_unit_takes_the_most_urgent_waiting_call():
     d.release(car)
     assert waiting[2].triggered and waiting[2].value is car    # the P1, though it came last
     assert not any(w.triggered for i, w in enumerate(waiting) if i != 2)
+
+
+def test_a_freed_unit_takes_only_calls_of_priorities_it_answers():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    model.step()
+    d = model.dispatcher
+    guard = next(u for u in model.units if u.unit_type == "guard" and u.state == "patrolling")
+    assert d.unit_priorities[guard.index] == (3,)
+    _only_free(model, [])
+    p1 = _incident(0, 1, guard.home_grid, guard.x, guard.y)
+    assert d.send(p1) is None
+    waiting = d.wait(p1)
+    guard.state = "reporting"
+    d.release(guard)
+    assert not waiting.triggered and guard.free   # a guard does not answer priority 1
+    p3 = _incident(1, 3, guard.home_grid, guard.x, guard.y, t=1)
+    assert d.send(p3) is guard
+
+
+def test_p3_calls_are_stacked_while_few_units_able_to_answer_p1_are_free():
+    model = Simulation.from_overrides(["sim.days=1"]).build()
+    model.step()
+    d = model.dispatcher
+    able = [u for u in model.units if d.answers_p1[u.index] and u.state == "patrolling"]
+    # Free: fewer such units than the reserve (10 % of those on duty), and nothing else.
+    n_reserve = math.floor(d.reserve * d.on_duty_p1)
+    assert n_reserve >= 3
+    kept = able[:n_reserve]
+    _only_free(model, kept)
+    car = kept[0]
+    p3 = _incident(0, 3, car.home_grid, car.x, car.y)
+    assert d.send(p3) is None                    # stacked: the last units are kept for P1
+    waiting = d.wait(p3)
+    p1 = _incident(1, 1, car.home_grid, car.x, car.y, t=1)
+    assert d.send(p1) in kept                    # a P1 still gets one at once
+    # Units coming free take the stacked P3 only once more than the reserve would be free.
+    extra = [u for u in able if u not in kept][:3]
+    for u in extra:
+        if waiting.triggered:
+            break
+        u.state = "reporting"
+        d._set_free(u, False)
+        d.release(u)
+    assert waiting.triggered
+    assert d.free_p1 >= n_reserve
+    d.reserve = 0.0                              # no reserve: a P3 takes any free unit
+    assert d.send(_incident(2, 3, car.home_grid, car.x, car.y, t=2)) is not None
 
 
 def test_report_writing_keeps_the_unit_busy():
@@ -202,7 +284,13 @@ def test_staffing_variants_see_identical_demand():
     np.testing.assert_allclose(shared.on_scene_a[done], shared.on_scene_b[done])
 
 
-def test_deterrence_rises_with_patrol_hours_per_km2():
+@pytest.fixture(scope="module")
+def police_half_and_double():
+    return (run("sim.days=5", "++policy.unit_factors.police=0.5"),
+            run("sim.days=5", "++policy.unit_factors.police=2"))
+
+
+def test_deterrence_rises_with_patrol_hours_per_km2(police_half_and_double):
     model = Simulation.from_overrides(["sim.days=1"]).build()
     from sim.incidents import PatrolPresence
 
@@ -217,9 +305,26 @@ def test_deterrence_rises_with_patrol_hours_per_km2():
     area = model.district.grid_cells.count(g) * model.district.cell_km ** 2
     assert presence.in_grid(g) == pytest.approx(d.patrolling_in_grid[g] / area)
     # In the model: more police on patrol, more deterred calls (same demand).
-    few = run("sim.days=5", "++policy.unit_factors.police=0.5")
-    many = run("sim.days=5", "++policy.unit_factors.police=2")
+    few, many = police_half_and_double
     assert many.metrics["deterred_calls"] > 1.2 * few.metrics["deterred_calls"]
+
+
+def test_more_patrol_finds_more_incidents(police_half_and_double):
+    # Each candidate is found with chance 1 - exp(-n s / A) for n units on patrol in its grid
+    # (the same candidates in both runs): four times the police, nearly twice the finds
+    # (guards patrol too, and returns diminish).
+    few, many = (int((r.incidents.source == "patrol").sum()) for r in police_half_and_double)
+    assert few > 100
+    assert 1.5 * few < many < 4 * few
+
+
+def test_callers_are_happier_after_a_fast_response():
+    # The same calls and luck; only what counts as fast changes.
+    common = ["scenario=small_district", "sim.days=30", "scenario.disputes.enabled=false"]
+    all_fast = run(*common, "scenario.residents.fast_response_min=10000")
+    all_slow = run(*common, "scenario.residents.fast_response_min=0")
+    fast, slow = all_fast.metrics["mean_satisfaction"], all_slow.metrics["mean_satisfaction"]
+    assert fast > slow + 0.02
 
 
 def test_record_book_spools_finished_records_in_id_order(tmp_path):
