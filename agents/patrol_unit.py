@@ -69,6 +69,11 @@ class PatrolUnit(mesa.Agent):
                 dispatcher.hold(self)
             elif self.state != "duty" and not (yield dispatcher.when_clear(self)):
                 return                      # its shift ended while it was on the job
+            if env.now >= end:
+                # Clear of the job only in the hand-over overlap after its shift: the duty
+                # lapses and the unit patrols until it goes off.
+                dispatcher.resume(self)
+                return
             self.state, self.activity = "duty", activity
             yield env.timeout(min(minutes, end - env.now))
             self.activity = ""

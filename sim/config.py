@@ -737,7 +737,9 @@ class UnitType(Schema):
     report_min: float = param(0.0, unit="min per incident (mean)", ge=0.0, le=1e4,
                               source=ASSUMED, relative=(0.5, 2.0))
     handover_min: float = param(0.0, unit="min at the start of each shift", ge=0.0, le=1440.0,
-                                source=ASSUMED, relative=(0.67, 2.0))
+                                source=ASSUMED, relative=(0.67, 2.0),
+                                note="the crew going off stays on patrol until the incoming "
+                                     "crew's hand-over is done (shifts overlap by it)")
     meal_break_min: float = param(0.0, unit="min per shift", ge=0.0, le=1440.0,
                                   source=ASSUMED, relative=(0.75, 1.5),
                                   note=f"36 min per 8-hour shift from {CPSM}; 60 min per "

@@ -219,6 +219,10 @@ class Dispatcher:
             if incident.priority == 3 and self.reserve and not self._p3_may_take_p1_units(0):
                 mask = mask & ~self.eligible_mask[1]
         if self.rule == "own_then_lowest_index":
+            if check_reach and self.travel is not None:
+                # A foot patrol answers only what it reaches in time, whatever the rule.
+                eta = self.travel_times(incident.x, incident.y) + self.handoff_to[incident.grid]
+                mask = mask & ~(eta > self.reach)
             return self._own_then_lowest_index(incident, mask)
         ok = self.free & mask
         if self.rule == "own_grid":

@@ -350,13 +350,22 @@ class Mediation:
         c = self.dcfg.intake
         if c.redirect_logit <= -50:
             return False
-        pool = self.pool_for(dispute, dispute.level)
-        backlog = min(pool.backlog_days(self.env.now), 365.0) if pool.mediators else 365.0
+        pool = self._first_staffed_pool(dispute)
+        backlog = min(pool.backlog_days(self.env.now), 365.0) if pool is not None else 365.0
         logit = (c.redirect_logit
                  + c.redirect_amount_weight * math.log(max(dispute.amount_yuan, 1.0) / 1e4)
                  + c.redirect_severity_weight * dispute.severity
                  + c.redirect_backlog_weight * backlog)
         return dispute.conflict.row[ROW["redirect"]] < _sigmoid(logit)
+
+    def _first_staffed_pool(self, dispute: Dispute) -> MediationPool | None:
+        """The pool that would take the case: its own level's, or, as a level with no one at
+        it is skipped, the next staffed one up (None: no one at any level)."""
+        for level in LEVELS[LEVELS.index(dispute.level):]:
+            pool = self.pool_for(dispute, level)
+            if pool.mediators:
+                return pool
+        return None
 
     # ------------------------------------------------------------------ the story
 

@@ -100,12 +100,13 @@ class IncidentStats:
     incident table never has to be in memory at once (it keeps one float per answered call).
 
     Patrol finds are handled on the spot and left out, as are incidents reported in the
-    warm-up.  Response quantiles are Kaplan–Meier estimates (sim/survival.py): an incident still
-    waiting for a unit at the end is right-censored at its wait so far, so an overloaded variant
-    cannot look fast by leaving its backlog out.  One handed to the backup force, or whose
-    caller gave up waiting, has no arrival time: it is left out of the response times, counted
-    in `overflow_share` / `abandoned_share`, and counts as missing the priority-1 target.  The
-    queue delay of an abandoned call is its wait until it was given up.
+    warm-up.  Response quantiles are Kaplan–Meier estimates (sim/survival.py,
+    `response_minutes`): an incident still waiting for a unit at the end is right-censored at
+    its wait so far, and one whose caller gave up at its wait until then, so a variant cannot
+    look fast by leaving its backlog, or the calls it lost, out.  One handed to the backup force
+    has no arrival time: it is left out of the response times and counted in `overflow_share`.
+    Both count as missing the priority-1 target.  The queue delay of an abandoned call is its
+    wait until it was given up.
     """
 
     def __init__(self, p1_target_min: float, now: float, warmup: float = 0.0):
@@ -145,13 +146,10 @@ class IncidentStats:
         n["cross"] += int((reported.cross_grid.to_numpy(bool) & dispatched).sum())
         waits = queue_waits(t_rep, t_disp, reported.t_abandoned.to_numpy(float), now)
         self.waited += float(waits[kept].sum())
-        reached = ~np.isnan(t_arr)
-        response = t_arr - t_rep
-        wait = now - t_rep
         for p in self.response:
-            mine = answered & (priority == p)
-            self.response[p].append(response[mine & reached])
-            self.waiting[p].append(wait[mine & ~reached])
+            events, censored = survival.response_minutes(reported[priority == p], now)
+            self.response[p].append(events)
+            self.waiting[p].append(censored)
         p1 = priority == 1
         n["p1"] += int(p1.sum())
         with np.errstate(invalid="ignore"):
@@ -241,11 +239,12 @@ def link_metrics(model, disputes: pd.DataFrame, days: float) -> dict[str, float]
     violent = float((disputes.outcome == "violent").sum()
                     + med.conflicts.counts["violent_outside"])
     counts = med.police.counts
-    calls = counts["first_calls"]
+    # First dispute calls a unit attended while the dispute was open (not those given up).
+    attended = counts["settled_on_spot"] + counts["referred"] + counts["unresolved"]
     sev = med.conflicts.severity_at_intake
     return {
         "repeat_calls": float(counts["repeat_calls"]),
-        "police_settled_on_spot_share": (counts["settled_on_spot"] / calls if calls
+        "police_settled_on_spot_share": (counts["settled_on_spot"] / attended if attended
                                          else math.nan),
         "police_referred_share_of_raised": _share(disputes.source == "police"),
         "cases_per_1000_per_year": taken / n * 1000 / years if n and years else math.nan,

@@ -70,6 +70,7 @@ class DistrictModel(mesa.Model):
                                        for u in self.units])
         self._unit_grid = np.array([u.home_grid for u in self.units], dtype=np.int64)
 
+        self._handover_overlap = self._handover_overlaps()
         self._start_processes()
         self.timeline = Timeline(self, s.events)
         self.tick_minutes = cfg.sim.tick_minutes
@@ -105,6 +106,18 @@ class DistrictModel(mesa.Model):
                             shift_index))
         return units
 
+    def _handover_overlaps(self) -> list[float]:
+        """Per unit, the minutes it stays on after its shift: the hand-over of the crew of its
+        kind that starts as it ends (none if no crew starts then)."""
+        types = self.cfg.scenario.units
+        overlap = []
+        for u in self.units:
+            t = types[u.unit_type]
+            end_h = (u.shift_start_h + u.shift_hours) % 24.0
+            relieved = u.shift_hours < 24 and any(abs(h % 24.0 - end_h) < 1e-9 for h in t.shifts)
+            overlap.append(t.handover_min if relieved else 0.0)
+        return overlap
+
     def _start_processes(self) -> None:
         s, env = self.cfg.scenario, self.env
         rosters: dict[tuple, list[PatrolUnit]] = {}
@@ -125,21 +138,33 @@ class DistrictModel(mesa.Model):
 
     def roster(self, crew: list[PatrolUnit], start: float, length: float):
         """SimPy process: a crew's daily shift, on at `start` (minutes past midnight) for
-        `length` minutes; a shift that began the evening before the run starts on duty."""
+        `length` minutes; a shift that began the evening before the run starts on duty (and
+        one that ends at midnight stays on for the midnight crew's hand-over)."""
         env = self.env
-        if start + length > DAY:
+        overlap = max(self._handover_overlap[u.index] for u in crew)
+        if start + length > DAY or (start + length == DAY and overlap > 0):
             self._go_on_duty(crew)
             yield env.timeout(start + length - DAY)
-            for u in crew:
-                self.dispatcher.shift_end(u)
+            self._off_duty(crew)
         next_on = start
         while True:
             yield env.timeout(next_on - env.now)
             self._go_on_duty(crew)
             yield env.timeout(length)
-            for u in crew:
-                self.dispatcher.shift_end(u)
+            self._off_duty(crew)
             next_on += DAY
+
+    def _off_duty(self, crew: list[PatrolUnit]) -> None:
+        """The crew's shift is over.  Where the next crew of its kind starts now with a
+        hand-over briefing, the units stay on patrol until the briefing is done: shifts overlap
+        by the hand-over, so no hour of the day is left without the force."""
+        for u in crew:
+            stay = self._handover_overlap[u.index]
+            if stay > 0:
+                self.env.timeout(stay).callbacks.append(
+                    lambda _event, u=u: self.dispatcher.shift_end(u))
+            else:
+                self.dispatcher.shift_end(u)
 
     def _go_on_duty(self, crew: list[PatrolUnit]) -> None:
         """The crew starts its shift at a point of its beat (units still busy stay put)."""

@@ -8,8 +8,10 @@ new case a little more severe than before, or left it to the parties.  While a c
 police have seen stays unsettled, its parties call again (repeat calls add to police demand),
 and waiting feeds its violence hazard.  A conflict the police settled can break out again.
 
-The link touches the incident code only through ``IncidentDesk.on_done`` (called when an
-incident is cleared or handed to the backup force) and ``IncidentDesk.report``.
+A first call whose caller gave up before a unit came settles nothing: the parties are left
+with it, as when officers leave it unresolved.  The link touches the incident code only through
+``IncidentDesk.on_done`` (called when an incident is cleared, handed to the backup force or
+given up by its caller) and ``IncidentDesk.report``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class PoliceMediationLink:
         self.recurrence = mediation.dcfg.recurrence
         self._pending: dict[int, tuple[Conflict, bool]] = {}
         self.counts = dict.fromkeys(
-            ("first_calls", "repeat_calls", "settled_on_spot", "referred", "unresolved"), 0)
+            ("first_calls", "repeat_calls", "settled_on_spot", "referred", "unresolved",
+             "unanswered"), 0)
         model.desk.on_done = self.done
 
     def call(self, conflict: Conflict, repeat: bool = False) -> None:
@@ -58,8 +61,9 @@ class PoliceMediationLink:
         self._pending[inc.incident_id] = (conflict, repeat)
 
     def done(self, inc) -> None:
-        """Hook from the incident desk: an incident was cleared (or went to the backup force).
-        For a first dispute call, the officers settle it on the spot or refer it."""
+        """Hook from the incident desk: an incident was cleared, went to the backup force or
+        was given up.  For a first dispute call that was attended, the officers settle it on
+        the spot, refer it or leave it unresolved."""
         entry = self._pending.pop(inc.incident_id, None)
         if entry is None:
             return
@@ -68,6 +72,12 @@ class PoliceMediationLink:
             return
         c = self.cfg
         conflicts = self.mediation.conflicts
+        if inc.abandoned:
+            # No one came before the caller gave up: nothing was settled or referred, and the
+            # parties are left with it, as when officers leave it unresolved.
+            self.counts["unanswered"] += 1
+            self._left_unresolved(conflict)
+            return
         first = conflict.calls == 1 and conflict.flares == 0
         u = conflict.row[ROW["on_spot"]] if first else self._draw(conflict, 1)
         p_spot = min(max(c.settle_on_spot_prob
@@ -86,12 +96,22 @@ class PoliceMediationLink:
                                               police=True)
             conflict.severity = min(1.0, conflict.severity + c.referral_severity_bump)
             conflicts.to_station(conflict, "police")
+            self._call_again_while_open(conflict)
         else:
             self.counts["unresolved"] += 1
-            self.model.residents.update_trust(conflict.parties,
-                                              conflicts.channels.experience["unresolved"],
-                                              police=True)
-            conflicts.self_help(conflict)
+            self._left_unresolved(conflict)
+
+    def _left_unresolved(self, conflict: Conflict) -> None:
+        """The police did not settle or refer it: trust in them falls, the parties handle it
+        themselves and call again while it stays open."""
+        conflicts = self.mediation.conflicts
+        self.model.residents.update_trust(conflict.parties,
+                                          conflicts.channels.experience["unresolved"],
+                                          police=True)
+        conflicts.self_help(conflict)
+        self._call_again_while_open(conflict)
+
+    def _call_again_while_open(self, conflict: Conflict) -> None:
         if not conflict.repeating:
             conflict.repeating = True
             self._schedule_repeat(conflict)

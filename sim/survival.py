@@ -80,15 +80,21 @@ def response_minutes(incidents, now: float) -> tuple[np.ndarray, np.ndarray]:
     """(events, censored) in minutes for response time (report to arrival).
 
     ``incidents``: a table (or a mapping of arrays) with source, overflow, t_reported and
-    t_arrived, and abandoned if callers can give up (those are left out, like overflow).
+    t_arrived, and abandoned and t_abandoned if callers can give up.  Patrol finds and calls
+    handed to the backup force are left out.  A call still waiting at `now` is censored at its
+    wait so far; one whose caller gave up, at the wait until then (a unit would have come
+    later, if at all), so a variant cannot look fast by losing its slowest calls.
     """
     kept = ((np.asarray(incidents["source"]).astype(str) != "patrol")
             & ~np.asarray(incidents["overflow"], dtype=bool))
-    if "abandoned" in incidents:
-        kept &= ~np.asarray(incidents["abandoned"], dtype=bool)
     reported = np.asarray(incidents["t_reported"], dtype=float)
     arrived = np.asarray(incidents["t_arrived"], dtype=float)
     reached = ~np.isnan(arrived)
+    waited = now - reported
+    if "abandoned" in incidents:
+        gave_up = np.asarray(incidents["abandoned"], dtype=bool)
+        waited = np.where(gave_up, np.asarray(incidents["t_abandoned"], dtype=float) - reported,
+                          waited)
     events = (arrived - reported)[kept & reached]
-    censored = (now - reported)[kept & ~reached]
+    censored = waited[kept & ~reached]
     return events, censored

@@ -79,3 +79,14 @@ def test_cycles_that_outlived_a_young_collection_are_freed_during_a_run():
         for _ in range(6):
             _young_collection()
         assert gone() is None
+
+
+def test_garbage_from_before_a_run_is_freed_not_frozen():
+    """A previous run's model, dropped by its caller, is garbage in cycles when the next run
+    starts; frozen with the live objects it would never be freed (runs in one process grew by
+    about 90 MB each)."""
+    earlier = _Node()
+    gone = weakref.ref(earlier)
+    del earlier
+    with long_run():
+        assert gone() is None

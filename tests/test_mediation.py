@@ -268,6 +268,22 @@ def test_empty_stations_route_to_the_nearest_staffed_one_and_skips_count_as_esca
 # ---------------------------------------------------------------------------- police link
 
 
+def test_an_empty_level_at_intake_passes_cases_up_instead_of_turning_them_away():
+    # No community staff at all: cases raised at a station go up to the street studios (the
+    # skip counts as an escalation) and intake judges the backlog of the level that will take
+    # them, not an empty one's.
+    common = [*SMALL, "sim.days=60"]
+    staffed = run(*common)
+    empty = run(*common, "scenario.mediators.community_xiaoma=0",
+                "scenario.mediators.community_part_time=0")
+    d = empty.disputes
+    up = d[d.intake_level == "community"]
+    assert len(up) > 50
+    assert (up.outcome == "redirected").mean() < 0.5
+    assert (up[up.outcome != "redirected"].escalations >= 1).all()
+    assert empty.metrics["escalation_rate"] > staffed.metrics["escalation_rate"]
+
+
 def test_disputes_reach_the_police_and_come_back():
     model = finished("sim.days=20", "scenario.calls.enabled=false")
     link = model.mediation.police
@@ -282,6 +298,19 @@ def test_disputes_reach_the_police_and_come_back():
     more = [d.severity - sev[d.key] for d in bumped.mediation.disputes
             if d.source == "police" and d.key in sev]
     assert len(more) > 10 and np.median(more) > 0.1
+
+
+def test_a_dispute_call_no_one_answers_settles_nothing():
+    # No unit at all: every caller gives up waiting.  Nothing is settled on the spot or
+    # referred; the parties are left with it and call again.
+    no_units = [f"++policy.unit_factors.{t}=0"
+                for t in ("police", "armed_patrol", "rapid_response", "guard")]
+    model = finished("scenario=small_district", "sim.days=60", *no_units)
+    counts = model.mediation.police.counts
+    assert counts["first_calls"] > 30
+    assert counts["settled_on_spot"] == 0 and counts["referred"] == 0
+    assert counts["unanswered"] >= 0.9 * counts["first_calls"]
+    assert counts["repeat_calls"] > 0
 
 
 def test_repeat_calls_add_to_police_demand():

@@ -67,12 +67,13 @@ def test_every_rule_sends_the_quickest_eligible_unit_it_allows():
     model.step()
     d = model.dispatcher
     xs, ys = _places(model, n=60, seed=3)
-    grid_of = model.district.cell_grid[[model.district.cell_at(x, y) for x, y in zip(xs, ys)]]
+    cells = [model.district.cell_at(x, y) for x, y in zip(xs, ys, strict=True)]
+    grid_of = model.district.cell_grid[cells]
     tol = d.cfg.own_grid_tolerance_min
     checked = 0
     for rule in ("nearest", "own_grid", "own_then_nearest"):
         d.rule = rule
-        for i, (x, y, g) in enumerate(zip(xs, ys, grid_of.tolist())):
+        for i, (x, y, g) in enumerate(zip(xs, ys, grid_of.tolist(), strict=True)):
             inc = _incident(i, 2, g, x, y)
             ok = [u for u in model.units if u.free and d.eligible_mask[2][u.index]
                   and d.eta(u, inc) <= d.reach[u.index]]
@@ -103,10 +104,12 @@ def test_foot_patrol_is_not_sent_beyond_its_reach():
     inc = _incident(0, 3, guard.home_grid, xs[0], ys[0])
     d.move(guard, xs[1], ys[1])
     walk = d.eta(guard, inc)
-    d.reach[guard.index] = walk + 0.5
-    assert d.find_unit(inc) is guard
-    d.reach[guard.index] = walk - 0.5
-    assert d.find_unit(inc) is None
+    for rule in ("own_then_nearest", "nearest", "own_grid", "own_then_lowest_index"):
+        d.rule = rule
+        d.reach[guard.index] = walk + 0.5
+        assert d.find_unit(inc) is guard, rule
+        d.reach[guard.index] = walk - 0.5
+        assert d.find_unit(inc) is None, rule
     assert model.cfg.scenario.units["guard"].max_eta_min is not None   # foot patrols do have one
 
 
@@ -224,13 +227,27 @@ def test_shift_duties_take_units_off_patrol_for_their_share_of_the_shift():
     police = t["police"]
     off = police["handover_min"] + police["meal_break_min"] + police["post_duty_min"]
     assert off > 0
-    assert m["utilisation_unit_police"] == pytest.approx(off / (police["shift_hours"] * 60),
-                                                         abs=0.02)
+    # On duty: the shift, and the next crew's hand-over, on patrol (shifts overlap by it).
+    on = police["shift_hours"] * 60 + police["handover_min"]
+    assert m["utilisation_unit_police"] == pytest.approx(off / on, abs=0.01)
     assert m["calls_share_unit_police"] == 0.0
     guard = t["guard"]
     assert m["utilisation_unit_guard"] == pytest.approx(
-        (guard["handover_min"] + guard["meal_break_min"]) / (guard["shift_hours"] * 60),
-        abs=0.02)
+        (guard["handover_min"] + guard["meal_break_min"])
+        / (guard["shift_hours"] * 60 + guard["handover_min"]), abs=0.01)
+
+
+def test_shifts_overlap_by_the_hand_over_so_the_force_is_never_all_off_patrol():
+    model = Simulation.from_overrides(["sim.days=1", "sim.tick_minutes=5",
+                                       "scenario.calls.enabled=false",
+                                       "scenario.disputes.enabled=false"]).build()
+    per_shift = model.cfg.scenario.units["police"].per_shift
+    free_police = []
+    while model.running:
+        model.step()
+        free_police.append(sum(u.free for u in model.units if u.unit_type == "police"))
+    # At 00:00, 08:00 and 16:00 the incoming crew is briefed while the outgoing one patrols.
+    assert min(free_police) >= per_shift // 3
 
 
 def test_callers_abandon_under_overload_and_are_counted():

@@ -77,6 +77,14 @@ def test_what_counts_as_event_and_what_is_censored():
         "t_arrived": [4.0, np.nan, 5.0, np.nan]})
     events, censored = response_minutes(incidents, now)
     assert events.tolist() == [4.0] and censored.tolist() == [7.0]
+    # A caller who gave up after 30 minutes: no unit came within 30 minutes (censored there,
+    # not left out: a variant that loses its slowest calls must not look faster).
+    incidents["abandoned"] = [False, False, False, False]
+    incidents["t_abandoned"] = np.nan
+    gave_up = pd.DataFrame({"source": ["call"], "overflow": [False], "t_reported": [100.0],
+                            "t_arrived": [np.nan], "abandoned": [True], "t_abandoned": [130.0]})
+    events, censored = response_minutes(pd.concat([incidents, gave_up]), now)
+    assert events.tolist() == [4.0] and censored.tolist() == [7.0, 30.0]
 
 
 @pytest.fixture(scope="module")
