@@ -82,7 +82,9 @@ class DistrictModel(mesa.Model):
 
     def _build_units(self) -> list[PatrolUnit]:
         """Each unit type's per-shift strength spread over the grids: every grid gets an equal
-        base, the remainder goes by population (or, for hotspot forces, by hotspot count)."""
+        base, the remainder goes by population (or, for hotspot forces, by hotspot count).
+        With fewer units than grids, one each to the grids with the most, so as many grids as
+        possible have a unit of their own."""
         s, d = self.cfg.scenario, self.district
         units: list[PatrolUnit] = []
         for type_name, t in s.units.items():
@@ -93,7 +95,12 @@ class DistrictModel(mesa.Model):
             else:
                 grids = np.arange(d.n_grids)
                 weights = d.grid_pop.astype(float)
-            per_grid = largest_remainder(weights, t.per_shift, minimum=t.per_shift // len(grids))
+            if t.per_shift < len(grids):
+                per_grid = np.zeros(len(grids), dtype=np.int64)
+                per_grid[np.argsort(-weights, kind="stable")[:t.per_shift]] = 1
+            else:
+                per_grid = largest_remainder(weights, t.per_shift,
+                                             minimum=t.per_shift // len(grids))
             prefix = UNIT_PREFIX.get(type_name, type_name[:1].upper())
             number = 0
             for shift_index, start_h in enumerate(t.shifts):

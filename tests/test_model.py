@@ -118,6 +118,19 @@ def test_grid_count_repartitions_the_same_district():
     assert len(a.units) == len(b.units)
 
 
+def test_with_more_grids_than_cars_as_many_grids_as_possible_have_one():
+    # 45 police cars a shift over 50 grids: 45 grids get one each (the most populous), not
+    # two in a big grid while a small one has none.
+    model = Simulation.from_overrides(["sim.days=1", "scenario.grids.count=50"]).build()
+    per_shift = model.cfg.scenario.units["police"].per_shift
+    assert per_shift < 50
+    shift = [u for u in model.units if u.unit_type == "police" and u.shift_index == 0]
+    have = np.bincount([u.home_grid for u in shift], minlength=50)
+    assert have.max() == 1 and (have == 0).sum() == 50 - per_shift
+    pop = model.district.grid_pop
+    assert pop[have == 1].min() >= pop[have == 0].max()
+
+
 def test_common_random_numbers_across_policies():
     # Disputes kept away from the police and trust held still, so the call and dispute streams
     # cannot legitimately differ (with them, referrals and repeat calls follow response times;
