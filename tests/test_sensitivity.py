@@ -149,13 +149,15 @@ def test_a_small_morris_run_end_to_end_and_its_resume(tmp_path):
     assert len(found) == 4 and found["rank"].notna().all()
     p1 = found[found.metric == "response_p90_min_p1"].set_index("parameter")
     p3 = found[found.metric == "response_p50_min_p3"].set_index("parameter")
-    # The hand-off delay adds to every response one for one (nothing queues in a day), so
-    # its mu* is the width of its range, 1 - 0.25 min, with sigma 0.  Faster police cars
-    # shorten the many P3 responses they answer (a day has too few P1 calls to show it).
+    # The hand-off delay adds to each response one for one (nothing queues in a day), but for
+    # calls a unit takes after a job that ended later (its way back, a duty that waited for
+    # it, start elsewhere): its mu* is about the width of its range, 1 - 0.25 min, with
+    # little spread.  Faster police cars shorten the many P3 responses they answer (a day has
+    # too few P1 calls to show it).
     for metric in (p1, p3):
-        assert metric.loc["scenario.dispatch.handoff_min", "mu_star"] == pytest.approx(
-            0.75, rel=0.02)
-        assert metric.loc["scenario.dispatch.handoff_min", "sigma"] == pytest.approx(0, abs=1e-6)
+        handoff = metric.loc["scenario.dispatch.handoff_min"]
+        assert handoff["mu_star"] == pytest.approx(0.75, abs=0.15), handoff
+        assert handoff["sigma"] < 0.3, handoff
     assert p3.loc["scenario.units.police.speed_kmh", "mu"] < 0
     tables.validate(tables.typed(found, "sensitivity"), "sensitivity")
     assert not tables.undocumented("sensitivity", found.columns)
