@@ -107,6 +107,7 @@ class Residents:
         # as more people are touched).
         self.contacted = np.zeros(self.n, dtype=bool)
         self.party = np.zeros(self.n, dtype=bool)     # had a dispute of theirs handled
+        self.called = np.zeros(self.n, dtype=bool)    # had a call of theirs answered or lost
 
     def __len__(self) -> int:
         return self.n
@@ -129,6 +130,7 @@ class Residents:
         sat[rid] = new
         self._satisfaction_sum += new - old
         self.contacted[rid] = True
+        self.called[rid] = True
 
     def pick_in_community(self, community: int, u: float) -> int:
         """The resident of `community` at uniform draw `u` (everyone equally likely)."""
@@ -202,6 +204,13 @@ class Residents:
     def party_satisfaction(self) -> float:
         """Mean satisfaction of the residents who were parties to a dispute handled so far."""
         touched = self.satisfaction[self.party]
+        return float(touched.mean()) if len(touched) else float("nan")
+
+    @property
+    def caller_satisfaction(self) -> float:
+        """Mean satisfaction of the residents whose calls to the police were handled so far
+        (reached, given up, or handed to the backup force); a caller may be a party too."""
+        touched = self.satisfaction[self.called]
         return float(touched.mean()) if len(touched) else float("nan")
 
     @property

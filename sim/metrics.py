@@ -254,6 +254,7 @@ def link_metrics(model, disputes: pd.DataFrame, days: float) -> dict[str, float]
         "mean_severity_at_intake": float(np.mean(sev)) if sev else math.nan,
         "mean_satisfaction": model.residents.contacted_satisfaction,
         "party_satisfaction": model.residents.party_satisfaction,
+        "caller_satisfaction": model.residents.caller_satisfaction,
     }
 
 

@@ -247,6 +247,9 @@ class Metrics(Table):
     party_satisfaction: Series[float] = field(
         "mean satisfaction of the residents who were parties to a dispute", "0-1", ge=0, le=1,
         null="no party yet", required=False)
+    caller_satisfaction: Series[float] = field(
+        "mean satisfaction of the residents who called the police", "0-1", ge=0, le=1,
+        null="no call handled yet", required=False)
     incidents_total: Series[float] = field("incidents, patrol finds included", "count", ge=0,
                                            required=False)
     incidents_reported: Series[float] = field("incidents reported (calls and violent "

@@ -342,6 +342,14 @@ def test_callers_are_happier_after_a_fast_response():
     all_slow = run(*common, "scenario.residents.fast_response_min=0")
     fast, slow = all_fast.metrics["mean_satisfaction"], all_slow.metrics["mean_satisfaction"]
     assert fast > slow + 0.02
+    assert all_fast.metrics["caller_satisfaction"] > all_slow.metrics["caller_satisfaction"] + 0.05
+
+
+def test_callers_are_less_satisfied_with_fewer_police(police_half_and_double):
+    # Callers apart from dispute parties (whose satisfaction mediation moves): the police
+    # side's own measure of service.
+    few, many = (r.metrics["caller_satisfaction"] for r in police_half_and_double)
+    assert 0 < few < many - 0.01 < 1
 
 
 def test_record_book_spools_finished_records_in_id_order(tmp_path):

@@ -195,6 +195,9 @@ _META: dict[str, Meta] = {
     "party_satisfaction": _m(1, "score", "", "Satisfaction of dispute parties",
                              "纠纷当事人满意度", "residents", 0.02, False,
                              "two hundredths of the 0..1 satisfaction scale"),
+    "caller_satisfaction": _m(1, "score", "", "Satisfaction of police callers",
+                              "报警人满意度", "residents", 0.02, False,
+                              "two hundredths of the 0..1 satisfaction scale"),
 }
 
 UNIT_ZH = {"per 100k a year": "每10万人每年", "per 1,000 a year": "每千人每年", "days": "天",
