@@ -178,6 +178,10 @@ class Dispatcher:
         """`travel_time` for every unit at once, from the position arrays."""
         return self.travel.minutes_all(self.node, self.leg, x, y, self.env.now)
 
+    def etas(self, incident) -> np.ndarray:
+        """`eta` for every unit at once: hand-off plus travel from the position arrays."""
+        return self.travel_times(incident.x, incident.y) + self.handoff_to[incident.grid]
+
     def set_handoffs(self) -> None:
         """Hand-off delays for the current platform setting (it can change mid-run): the
         unified platform's effect is a shorter hand-off, above all across grids."""
@@ -221,16 +225,14 @@ class Dispatcher:
         if self.rule == "own_then_lowest_index":
             if check_reach and self.travel is not None:
                 # A foot patrol answers only what it reaches in time, whatever the rule.
-                eta = self.travel_times(incident.x, incident.y) + self.handoff_to[incident.grid]
-                mask = mask & ~(eta > self.reach)
+                mask = mask & (self.etas(incident) <= self.reach)
             return self._own_then_lowest_index(incident, mask)
         ok = self.free & mask
         if self.rule == "own_grid":
             ok &= self.in_grid[incident.grid]
         if not ok.any():
             return None
-        eta = self.travel_times(incident.x, incident.y)
-        eta += self.handoff_to[incident.grid]
+        eta = self.etas(incident)
         if check_reach:
             ok &= eta <= self.reach
         eta = np.where(ok, eta, INF)
