@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python -m experiments.demo $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

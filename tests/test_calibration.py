@@ -6,6 +6,7 @@ import pytest
 from sim.reported import DISPUTE_CALLS_SHARE, HELD_OUT, within
 
 
+@pytest.mark.slow  # the first to ask for the year, so it is built early
 def test_mediation_success_is_99_9_percent(default_year):
     rate = default_year.metrics["mediation_success_rate"]
     assert within("mediation_success_rate", rate), rate

@@ -89,6 +89,7 @@ def test_a_finished_folder_is_rerun_for_a_different_config(tmp_path):
     assert not (out / "incidents.csv").exists()
 
 
+@pytest.mark.slow
 def test_every_policy_knob_and_preset_sweep_composes():
     import yaml
 

@@ -383,6 +383,7 @@ print(h.hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_the_road_graph_does_not_depend_on_string_hashing():
     """Two processes with different hash seeds build the same graph from the same OSM file
     (osmnx keeps a merged edge's differing values in a set's order)."""

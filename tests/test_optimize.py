@@ -102,6 +102,7 @@ def test_cheapest_feasible_text_for_brute_force_sweeps():
     assert "2 of 3 variants" in text and "cheapest: p=2" in text
 
 
+@pytest.mark.slow
 def test_real_search_on_small_district_writes_results(tmp_path, capsys):
     out = tmp_path / "opt"
     # A three-level police grid keeps it short; guards and mediators stay as in the scenario.

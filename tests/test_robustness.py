@@ -95,6 +95,7 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert "sim.days: not an option of experiments.robustness" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_two_policy_sweep_across_plausible_worlds(tmp_path):
     # Police cars halved on a small district: response times rise, paired over 2 seeds.
     sweep = make_real_sweep(tmp_path / "sweep", [["policy=baseline"],

@@ -131,6 +131,7 @@ def test_bad_input_is_one_line_and_writes_nothing(bad, message, tmp_path, capsys
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_small_morris_run_end_to_end_and_its_resume(tmp_path):
     out = tmp_path / "sens"
     # Deterrence and patrol finds depend on where patrols are, which speed and hand-off move:

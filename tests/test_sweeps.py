@@ -59,6 +59,7 @@ def comparable(runs: pd.DataFrame) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
+@pytest.mark.slow
 def test_launchers_agree_and_tables_show_the_effect(tmp_path):
     joblib_dir, submitit_dir = tmp_path / "joblib", tmp_path / "submitit"
     sweep = [*STRESS, "policy=baseline,double_mediators", "seed=0,1,2"]
@@ -102,6 +103,7 @@ def test_launchers_agree_and_tables_show_the_effect(tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
+@pytest.mark.slow
 def test_identical_variants_and_resume_with_both_launchers(tmp_path):
     sweep_dir = tmp_path / "sweep"
     # policy.description changes the label and nothing the simulation reads.

@@ -20,6 +20,7 @@ def finished_model(*overrides):
     return sim, model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "servers, load, customers",
     # At (3, 0.5) the mean wait's relative SE over 200,000 customers is 3 % (measured over 8
