@@ -225,13 +225,33 @@ class CallArrivals:
             e -= rate * (end - t)
             t = end
 
-    def _call(self, u: list[float]) -> None:
+    def surge(self, factor: float, grids: set[int], end: float, rng: np.random.Generator):
+        """SimPy process: until `end`, calls in `grids` run at `factor` times their normal rate.
+        Extra candidate calls come at (factor − 1) times the whole district's rate, hour by
+        hour, and are placed as regular calls are; those that land in `grids` happen (and may
+        be deterred as any call), so the extra calls there follow the regular calls' place,
+        kind and timing exactly."""
+        env = self.model.env
+        t = env.now
+        while True:
+            t = self._after(t, rng.exponential() / (factor - 1.0))
+            if t >= end:
+                yield env.timeout(end - env.now)
+                return
+            yield env.timeout(t - env.now)
+            self._call(rng.random(self.WIDTH).tolist(), grids)
+
+    def _call(self, u: list[float], grids: set[int] | None = None) -> None:
         model = self.model
         kind_i = min(bisect_right(self.kind_cum, u[self.KIND] * self.kind_cum[-1]),
                      len(self.kinds) - 1)
         kind = self.kinds[kind_i]
         x, y, hotspot, caller = self.places.draw(u[self.CALLER], u[self.WHERE], u[self.SPOT],
                                                  u[self.X], u[self.Y])
+        if grids is not None:
+            district = model.district
+            if int(district.cell_grid[district.cell_at(x, y)]) not in grids:
+                return
         if kind.deterrable and self.cfg.deterrence > 0:
             district = model.district
             presence = self.presence

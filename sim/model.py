@@ -135,13 +135,25 @@ class DistrictModel(mesa.Model):
                 self._go_on_duty(crew)
             else:
                 env.process(self.roster(crew, start_h * 60.0, hours * 60.0))
+        self.call_arrivals: CallArrivals | None = None   # a timeline's call surge adds to it
         if s.calls.enabled:
-            env.process(CallArrivals(self, s.calls, self.streams["calls"]).process())
+            self.call_arrivals = CallArrivals(self, s.calls, self.streams["calls"])
+            env.process(self.call_arrivals.process())
             env.process(PatrolFinds(self, s.calls, self.streams["found"]).process())
         if s.disputes.enabled:
             env.process(self.mediation.arrivals())
+        if self.cfg.sim.warmup_days > 0:
+            env.process(self._end_warmup(self.cfg.sim.warmup_days * DAY))
 
     # ------------------------------------------------------------------ processes
+
+    def _end_warmup(self, at: float):
+        """SimPy process: the running counts the metrics read beside the tables (dispute calls
+        and their outcomes, violence outside the stations, severity at intake) start again when
+        the warm-up ends, as the tables' records from the warm-up are left out."""
+        yield self.env.timeout(at)
+        self.mediation.conflicts.reset_counts()
+        self.mediation.police.reset_counts()
 
     def roster(self, crew: list[PatrolUnit], start: float, length: float):
         """SimPy process: a crew's daily shift, on at `start` (minutes past midnight) for

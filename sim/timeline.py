@@ -2,8 +2,8 @@
 mediators off sick, a wage dispute with forty workers), each a SimPy process.
 
 Kinds (fields of ``sim.events.Event``):
-- ``call_surge``: extra calls near hotspots of ``hotspot_kinds`` (all hotspots if empty), so the
-  calls in their grids run at ``factor`` times normal for ``duration_days``;
+- ``call_surge``: the calls in the grids that hold hotspots of ``hotspot_kinds`` (all hotspots if
+  empty) run at ``factor`` times their normal rate, hour by hour, for ``duration_days``;
 - ``mediator_absence``: ``share`` of the mediators of ``mediator_kind`` (all kinds if omitted)
   take no cases and hold no sessions for ``duration_days``;
 - ``unit_absence``: ``share`` of the units of ``unit_type`` (all types if omitted), only those of
@@ -15,8 +15,10 @@ Kinds (fields of ``sim.events.Event``):
 
 Communities and grids are numbered as on the map, from 1 (the output tables count from 0).
 
-Extra calls and absences draw from their own stream, so the regular arrivals stay the same as
-without the timeline (common random numbers).
+Each event draws from a stream of its own (the timeline's stream keyed by the event's place in
+the list), so the regular arrivals stay the same as without the timeline, and one event's draws
+do not shift another's: who is absent on day 3 is the same whether an earlier absence chose
+among 900 mediators or 450 (common random numbers across staffing variants).
 """
 
 from __future__ import annotations
@@ -40,67 +42,46 @@ class Timeline:
 
     def __init__(self, model, events: list[Event]):
         self.model = model
-        self.rng = model.streams["events"]
-        for ev in events:
-            model.env.process(self.happen(ev))
+        for i, ev in enumerate(events):
+            model.env.process(self.happen(ev, model.streams.derived("events", i)))
 
-    def happen(self, ev: Event):
+    def happen(self, ev: Event, rng: np.random.Generator):
         env = self.model.env
         start = event_start_minutes(ev.at)
         if start > env.now:
             yield env.timeout(start - env.now)
         self.model.say(ev.note or f"{ev.kind.replace('_', ' ')} begins")
         action = getattr(self, f"_{ev.kind}")
-        yield from action(ev)
+        yield from action(ev, rng)
 
     # ------------------------------------------------------------------ kinds
 
-    def _note(self, ev: Event):
+    def _note(self, ev: Event, rng: np.random.Generator):
         return
         yield  # pragma: no cover - makes this a generator like the others
 
-    def _call_surge(self, ev: Event):
-        model, env = self.model, self.model.env
+    def _call_surge(self, ev: Event, rng: np.random.Generator):
+        model = self.model
         d = model.district
         kinds = set(ev.hotspot_kinds) or set(d.hotspot_kind.tolist())
         spots = np.flatnonzero([k in kinds for k in d.hotspot_kind])
-        if ev.factor <= 1 or len(spots) == 0:
+        arrivals = model.call_arrivals
+        if ev.factor <= 1 or len(spots) == 0 or arrivals is None:
             return
-        grids = np.unique(d.hotspot_grid[spots])
-        calls = model.cfg.scenario.calls
-        normal_per_min = (calls.rate_per_1000_per_year * model.residents.n / 1000.0
-                          / (365 * DAY)) * d.grid_pop[grids].sum() / max(d.grid_pop.sum(), 1)
-        rate = (ev.factor - 1.0) * normal_per_min
-        if rate <= 0:
-            return
-        kind_names = list(calls.kinds)
-        kinds_cfg = list(calls.kinds.values())
-        cum = np.cumsum([k.share for k in kinds_cfg])
-        end = env.now + _window(ev)
-        while True:
-            gap = self.rng.exponential(1.0 / rate)
-            if env.now + gap >= end:
-                break
-            yield env.timeout(gap)
-            u = self.rng.random(3)
-            k = min(int(np.searchsorted(cum, u[0] * cum[-1], side="right")), len(cum) - 1)
-            h = spots[min(int(u[1] * len(spots)), len(spots) - 1)]
-            x, y = d.near_hotspots(np.array([h]), self.rng)
-            caller = min(int(u[2] * model.residents.n), model.residents.n - 1)
-            model.desk.report("call", kind_names[k], kinds_cfg[k], float(x[0]), float(y[0]),
-                              caller)
+        grids = set(np.unique(d.hotspot_grid[spots]).tolist())
+        end = model.env.now + _window(ev)
+        yield from arrivals.surge(ev.factor, grids, end, rng)
         if end < INF:
-            yield env.timeout(max(end - env.now, 0.0))
             model.log("surge_over")
 
-    def _mediator_absence(self, ev: Event):
+    def _mediator_absence(self, ev: Event, rng: np.random.Generator):
         model = self.model
         pool = [m for m in model.mediation.mediators
                 if ev.mediator_kind is None or m.kind == ev.mediator_kind]
         n = int(round(ev.share * len(pool)))
         if n == 0:
             return
-        chosen = self.rng.choice(len(pool), size=n, replace=False)
+        chosen = rng.choice(len(pool), size=n, replace=False)
         until = model.env.now + _window(ev)
         for i in sorted(chosen.tolist()):
             pool[i].absent_until = max(pool[i].absent_until, until)
@@ -109,7 +90,7 @@ class Timeline:
             model.mediation.resume_waiting()
             model.log("mediators_back", n=n)
 
-    def _unit_absence(self, ev: Event):
+    def _unit_absence(self, ev: Event, rng: np.random.Generator):
         model = self.model
         pool = [u for u in model.units
                 if (ev.unit_type is None or u.unit_type == ev.unit_type)
@@ -117,7 +98,7 @@ class Timeline:
         n = int(round(ev.share * len(pool)))
         if n == 0:
             return
-        chosen = sorted(self.rng.choice(len(pool), size=n, replace=False).tolist())
+        chosen = sorted(rng.choice(len(pool), size=n, replace=False).tolist())
         until = model.env.now + _window(ev)
         for i in chosen:
             model.set_unit_absent(pool[i], until)
@@ -127,28 +108,28 @@ class Timeline:
                 model.set_unit_absent(pool[i], 0.0)
             model.log("units_back", n=n)
 
-    def _dispute(self, ev: Event):
+    def _dispute(self, ev: Event, rng: np.random.Generator):
         self.model.mediation.inject(
             category=ev.category,
             community=None if ev.community is None else ev.community - 1,
             severity=ev.severity,
-            amount_yuan=ev.amount_yuan, parties=ev.parties, rng=self.rng)
+            amount_yuan=ev.amount_yuan, parties=ev.parties, rng=rng)
         return
         yield  # pragma: no cover
 
-    def _incident(self, ev: Event):
+    def _incident(self, ev: Event, rng: np.random.Generator):
         model = self.model
         d = model.district
         calls = model.cfg.scenario.calls
         name = ev.incident_kind or next(iter(calls.kinds))
         kind = calls.kinds[name]
         if ev.grid is not None:
-            cell = d.grid_cells.pick(np.array([ev.grid - 1]), self.rng.random(1))
+            cell = d.grid_cells.pick(np.array([ev.grid - 1]), rng.random(1))
         elif ev.community is not None:
-            cell = d.community_cells.pick(np.array([ev.community - 1]), self.rng.random(1))
+            cell = d.community_cells.pick(np.array([ev.community - 1]), rng.random(1))
         else:
-            cell = self.rng.integers(d.n_cells, size=1)
-        x, y = d.random_points_in_cells(cell, self.rng)
+            cell = rng.integers(d.n_cells, size=1)
+        x, y = d.random_points_in_cells(cell, rng)
         model.desk.report("call", name, kind, float(x[0]), float(y[0]), -1,
                           priority=ev.priority)
         return
