@@ -50,10 +50,7 @@ class Conflicts:
         self.categories = mediation.categories
         self.category_cfg = mediation.category_cfg
         self.n_arisen = 0
-        self.counts = dict.fromkeys(
-            ("surfaced", "screened", "self", "self_resolved", "flared", "station", "police",
-             "court", "recurred", "violent_outside"), 0)
-        self.severity_at_intake: list[float] = []
+        self.reset_counts()
         residents, district = model.residents, model.district
         # Screening's detection hazard per minute for a latent conflict in each community:
         # households reached a week over the community's households.
@@ -66,6 +63,14 @@ class Conflicts:
         self._timeline_n = 0
         self._residents = residents
         self._direct = False
+
+    def reset_counts(self) -> None:
+        """Where conflicts went, and each case's severity when taken in (read by the metrics;
+        started again at the end of a warm-up)."""
+        self.counts = dict.fromkeys(
+            ("surfaced", "screened", "self", "self_resolved", "flared", "station", "police",
+             "court", "recurred", "violent_outside"), 0)
+        self.severity_at_intake: list[float] = []
 
     # ------------------------------------------------------------------ drawing
 

@@ -36,10 +36,15 @@ class PoliceMediationLink:
         self.cfg = mediation.dcfg.police
         self.recurrence = mediation.dcfg.recurrence
         self._pending: dict[int, tuple[Conflict, bool]] = {}
+        self.reset_counts()
+        model.desk.on_done = self.done
+
+    def reset_counts(self) -> None:
+        """Dispute calls and what became of them (read by the metrics; started again at the
+        end of a warm-up)."""
         self.counts = dict.fromkeys(
             ("first_calls", "repeat_calls", "settled_on_spot", "referred", "unresolved",
              "unanswered"), 0)
-        model.desk.on_done = self.done
 
     def call(self, conflict: Conflict, repeat: bool = False) -> None:
         """One of the parties calls 110 about the conflict."""

@@ -14,9 +14,10 @@ what counts as an event and what is censored, for the run's metrics and the anal
   are censored at their age; disputes closed any other way (court, violence) are left out, so
   the estimate is the time to settle of disputes that settle (nearly all of them here);
 - response (minutes): reported incidents reached by a unit are events at reported → arrived;
-  those still waiting at the end are censored at their wait so far; incidents handed to the
-  backup force, calls given up by their callers and incidents a patrol came upon (no response
-  to measure) are left out (sim/metrics.py's `IncidentStats` does the same batch by batch).
+  those still waiting at the end are censored at their wait so far, and calls given up by their
+  callers at their wait until then (a unit would have come later, if at all); incidents handed
+  to the backup force and incidents a patrol came upon (no response to measure) are left out
+  (sim/metrics.py's `IncidentStats` does the same batch by batch).
 
 A quantile the estimate never reaches (too much censoring: an overloaded variant whose backlog
 keeps growing, or a p90 in a very short run) is known only to be later than the longest time

@@ -118,6 +118,12 @@ def test_warmup_leaves_early_records_out_of_the_metrics(small_run):
     raised = small_run.disputes[small_run.disputes.t_raised >= 5 * DAY]
     assert warm.metrics["disputes_raised"] == len(raised)
     assert warm.metrics["simulated_days"] == 20.0
+    # The counts kept beside the tables start again after the warm-up too.
+    repeats = small_run.incidents.kind == "dispute_repeat"
+    assert repeats[small_run.incidents.t_reported < 5 * DAY].any()
+    assert warm.metrics["repeat_calls"] == (repeats & (small_run.incidents.t_reported
+                                                       >= 5 * DAY)).sum()
+    assert warm.metrics["mean_severity_at_intake"] != small_run.metrics["mean_severity_at_intake"]
     events, censored = settle_days(raised, 20 * DAY)
     assert warm.metrics["time_to_settle_p50_days"] == km_quantile(events, censored, 0.5,
                                                                   at_least=True)
