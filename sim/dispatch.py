@@ -288,11 +288,15 @@ class Dispatcher:
         """Commit `unit` to `incident` (the unit must be free)."""
         self._set_free(unit, False)
         self.busy_by_type[unit.unit_type] += 1
+        self._stop_on_the_way(unit)
+        unit.start_job(self.env.now, incident)
+
+    def _stop_on_the_way(self, unit: PatrolUnit) -> None:
+        """A unit caught on its way back to the beat (by a job, a duty, the end of its shift)
+        is where it is now, and its drive is over."""
         if unit.trip is not None:
-            # Caught on its way back to the beat: it starts from where it is now.
             self.move(unit, *unit.position_on_trip(self.env.now))
             unit.trip = None
-        unit.start_job(self.env.now, incident)
 
     def release(self, unit: PatrolUnit) -> None:
         """The unit has cleared its job and written it up."""
@@ -348,9 +352,7 @@ class Dispatcher:
     def hold(self, unit: PatrolUnit) -> None:
         """Take a free unit off patrol for a duty (hand-over, meal, post)."""
         self._set_free(unit, False)
-        if unit.trip is not None:
-            self.move(unit, *unit.position_on_trip(self.env.now))
-            unit.trip = None
+        self._stop_on_the_way(unit)
         unit.state = "duty"
 
     def when_clear(self, unit: PatrolUnit) -> simpy.Event:
@@ -415,6 +417,7 @@ class Dispatcher:
             unit.off_after_job = True
         else:
             self._set_free(unit, False)
+            self._stop_on_the_way(unit)
             unit.state = "off_duty"
 
     # ------------------------------------------------------------------ patrol presence

@@ -392,3 +392,16 @@ def test_spooled_run_gives_the_same_tables_as_one_kept_in_memory(tmp_path):
     spooled.write(tmp_path)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "incidents.parquet"),
                                   kept.incidents)
+
+
+def test_a_unit_off_duty_on_its_way_back_stops_there():
+    # Its drive back to the beat ends with its shift; a drive left behind used to move it,
+    # at its next shift, from its new patrol point back onto yesterday's road.
+    model = Simulation.from_overrides(["scenario=small_district", "sim.days=7",
+                                       "sim.tick_minutes=20"]).build()
+    off_with_a_drive = 0
+    while model.running:
+        model.step()
+        off_with_a_drive += sum(u.state == "off_duty" and u.trip is not None
+                                for u in model.units)
+    assert off_with_a_drive == 0
