@@ -52,6 +52,9 @@ class Mediator(mesa.Agent):
         self._n_days = len(days)
         self._all_days = len(days) == 7
         self._free_work = 0.0               # work-minute coordinate at which the diary is free
+        # Spells away (off sick, on leave, gone): (from, to) on the working-days clock, during
+        # which the work clock stands still.
+        self._away: list[tuple[float, float]] = []
         self.booked_work = 0.0              # work minutes booked so far (cases and mentoring)
         self.set_hours(casework_hours)
 
@@ -72,7 +75,16 @@ class Mediator(mesa.Agent):
         self._w0 = w_now - self._rate * self._working_minutes(now)
 
     def _working_minutes(self, t: float) -> float:
-        if self._all_days:
+        """Minutes this mediator has worked or could have by `t`: working days, less spells
+        away."""
+        x = self._days_minutes(t)
+        if self._away:
+            x -= sum(min(x, b) - a for a, b in self._away if a < x)
+        return x
+
+    def _days_minutes(self, t: float) -> float:
+        """Minutes of this mediator's working days up to `t`."""
+        if self._all_days or math.isinf(t):
             return t
         week = t // WEEK
         rem = t - week * WEEK
@@ -90,7 +102,12 @@ class Mediator(mesa.Agent):
         """The time at which this mediator's work clock reaches `w`.  At a day boundary a start
         is the next working day's beginning, an `end` the last working day's close."""
         m = (w - self._w0) / self._rate
-        if self._all_days:
+        for a, b in self._away:
+            # The spells away are skipped; a block ending as one begins ends before it.
+            if m < a or (end and m == a):
+                break
+            m += b - a
+        if self._all_days or math.isinf(m):
             return m
         n = self._n_days
         span = n * DAY
@@ -133,6 +150,17 @@ class Mediator(mesa.Agent):
         """Days from `t` until this mediator could start new work."""
         return (self.earliest_start(t) - t) / DAY
 
+    def away(self, now: float, until: float) -> None:
+        """Off sick, on leave or gone for good (`until` inf) from `now` to `until`; an `until`
+        not after `now` brings the mediator back now.  The work clock stands still meanwhile,
+        so sessions already in the diary move later by the time away."""
+        here = self._days_minutes(now)
+        spells = [(a, min(b, here)) for a, b in self._away if a < here]
+        if until > now:
+            spells.append((here, self._days_minutes(until)))
+        self._away = [(a, b) for a, b in spells if b > a]
+        self.absent_until = until if until > now else 0.0
+
     def book(self, t: float, minutes: float) -> tuple[float, float]:
         """Book `minutes` of work asked for at `t`: (start, end) in calendar minutes."""
         t = max(t, self.absent_until)
@@ -145,10 +173,11 @@ class Mediator(mesa.Agent):
         start = max(self.time_at(w), t)
         return start, max(self.time_at(end_w, end=True), start)
 
-    def unbook(self, end: float, minutes: float) -> None:
+    def unbook(self, end_w: float, minutes: float) -> None:
         """Give back a block that has not been worked (its case closed first), if it is the last
-        one in the diary; an earlier block stays, as time already set aside."""
-        if abs(self.time_at(self._free_work, end=True) - end) < 1e-6:
+        one in the diary (it ends at `end_w` on the work clock); an earlier block stays, as time
+        already set aside."""
+        if abs(self._free_work - end_w) < 1e-6:
             self._free_work -= minutes
             self.booked_work -= minutes
 

@@ -408,31 +408,31 @@ class Mediation:
                 if mediator is not None:
                     mediator.close_case(env.now, 0.0)
                 return None
-            if mediator is None or math.isinf(mediator.earliest_start(env.now)):
-                if mediator is not None:
+            while True:
+                if mediator is None or math.isinf(mediator.earliest_start(env.now)):
+                    if mediator is not None:
+                        mediator.close_case(env.now, 0.0)
+                    # Whoever can have the meeting done soonest (a part-timer whose hours are
+                    # thin may start sooner and still finish later).
+                    expect = self._session_hours(dispute, level, u_len, 0.0)[0]
+                    mediator, _ = pool.soonest(env.now, expect * 60.0)
+                    if mediator is None:
+                        return False   # no one at this level can meet: the case goes up
+                    self._assign(dispute, mediator, level)
+                meeting, followup, put_in = self._session_hours(dispute, level, u_len,
+                                                                mediator.backlog_days(env.now))
+                start = yield from self._meeting(dispute, mediator, meeting * 60.0,
+                                                 followup * 60.0)
+                if start is None:
                     mediator.close_case(env.now, 0.0)
-                # Whoever can have the meeting done soonest (a part-timer whose hours are
-                # thin may start sooner and still finish later).
-                expect = self._session_hours(dispute, level, u_len, 0.0)[0]
-                mediator, _ = pool.soonest(env.now, expect * 60.0)
-                if mediator is None:
-                    return False   # no one at this level can meet: the case goes up
-                self._assign(dispute, mediator, level)
-            meeting, followup, put_in = self._session_hours(dispute, level, u_len,
-                                                            mediator.backlog_days(env.now))
-            start, end = mediator.book(env.now, meeting * 60.0)
-            # The follow-up visit (回访) takes the mediator's hours after the meeting; the case
-            # does not wait for it.
-            _, followup_end = mediator.book(end, followup * 60.0)
+                    return None
+                if not math.isinf(start):
+                    break
+                # The mediator left for good before the meeting: a colleague takes it over.
             dispute.hours += meeting + followup
             if dispute.sessions == 0:
                 dispute.t_first_session = start
             dispute.sessions += 1
-            if (yield from self._wait(dispute, end - env.now)):
-                mediator.unbook(followup_end, followup * 60.0)
-                mediator.unbook(end, meeting * 60.0)
-                mediator.close_case(env.now, 0.0)
-                return None
             if d.single_session:
                 mediator.close_case(env.now, self._growth(dispute))
                 self._narrate_session(dispute, level, start, True)
@@ -445,6 +445,30 @@ class Mediation:
                 return True
         mediator.close_case(env.now, self._growth(dispute))
         return False
+
+    def _meeting(self, dispute: Dispute, mediator: Mediator, meeting_min: float,
+                 followup_min: float):
+        """Book a session's meeting and follow-up in the mediator's diary and wait until the
+        meeting is over; a spell away that begins meanwhile moves it later.  The meeting's
+        start, or None if violence came first, or inf if the mediator left for good first."""
+        env = self.env
+        start, end = mediator.book(env.now, meeting_min)
+        # The follow-up visit (回访) takes the mediator's hours after the meeting; the case
+        # does not wait for it.
+        _, followup_end = mediator.book(end, followup_min)
+        # Where the blocks sit on the mediator's work clock, which stands still while away.
+        start_w, end_w, followup_w = (mediator.work_at(t) for t in (start, end, followup_end))
+        while end > env.now:
+            if (yield from self._wait(dispute, end - env.now)):
+                mediator.unbook(followup_w, followup_min)
+                mediator.unbook(end_w, meeting_min)
+                return None
+            end = mediator.time_at(end_w, end=True)
+            if math.isinf(end):
+                mediator.unbook(followup_w, followup_min)
+                mediator.unbook(end_w, meeting_min)
+                return INF
+        return mediator.time_at(start_w)
 
     def _narrate_session(self, dispute: Dispute, level: str, start: float,
                          settled: bool) -> None:

@@ -309,7 +309,7 @@ class DistrictModel(mesa.Model):
         meds = [m for m in self.mediation.mediators if m.kind == kind]
         keep = int(round(share * len(meds)))
         for rank, i in enumerate(_spread_order(len(meds))):
-            meds[i].absent_until = 0.0 if rank < keep else float("inf")
+            meds[i].away(self.env.now, 0.0 if rank < keep else float("inf"))
         self.mediation.resume_waiting()
 
     def set_dispatch_rule(self, rule: str) -> None:

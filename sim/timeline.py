@@ -84,7 +84,7 @@ class Timeline:
         chosen = rng.choice(len(pool), size=n, replace=False)
         until = model.env.now + _window(ev)
         for i in sorted(chosen.tolist()):
-            pool[i].absent_until = max(pool[i].absent_until, until)
+            pool[i].away(model.env.now, max(pool[i].absent_until, until))
         if until < INF:
             yield model.env.timeout(until - model.env.now)
             model.mediation.resume_waiting()

@@ -65,6 +65,23 @@ def test_diary_of_a_full_timer_is_first_come_first_served(small_model):
     assert m.book(500.0, 10.0) == (500.0, 510.0)  # idle diary: starts at once
 
 
+def test_time_away_stops_the_work_clock_and_moves_booked_work_later(small_model):
+    m = Mediator(small_model, "xiaoma", "community", 0, 6, 0.5, casework_hours=168.0)
+    start, end = m.book(0.0, 120.0)
+    end_w = m.work_at(end)
+    m.away(60.0, 180.0)                           # two hours away, halfway through the block
+    assert m.time_at(end_w, end=True) == pytest.approx(240.0)
+    assert m.work_at(150.0) == pytest.approx(m.work_at(60.0))   # nothing done while away
+    assert m.book(100.0, 30.0) == pytest.approx((240.0, 270.0))  # new work waits too
+    m.away(300.0, math.inf)                       # gone (the trainer's strength knob)
+    assert math.isinf(m.earliest_start(400.0)) and math.isinf(m.time_at(m.work_at(300.0) + 1))
+    m.away(500.0, 0.0)                            # back at 500
+    assert m.book(600.0, 10.0) == pytest.approx((600.0, 610.0))
+    m.away(700.0, 800.0)
+    assert m.earliest_start(750.0) == pytest.approx(800.0)
+    assert m.finish_at(750.0, 10.0) == pytest.approx(810.0)
+
+
 def test_case_goes_to_who_can_meet_soonest_full_timers_first(small_model):
     pool = small_model.mediation.community_pools[0]
     xiaoma = [m for m in pool.mediators if m.kind == "xiaoma"][0]

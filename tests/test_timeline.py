@@ -122,6 +122,24 @@ def test_absences_and_injected_cases():
     assert not (late.mediator_kind == "xiaoma").any()
 
 
+def test_mediators_away_hold_no_sessions_and_their_booked_ones_move_later():
+    # Every mediator away on days 9-12: no session is held then, not even one booked before,
+    # and no work is done (the diaries' work clocks stand still); afterwards work goes on.
+    away = [{"at": 9, "kind": "mediator_absence", "share": 1.0, "duration_days": 3}]
+    sim = Simulation(with_events(away, "scenario=small_district", "sim.days=16", "seed=2"))
+    model = sim.build(narrative=True)
+    done = {}
+    while model.running:
+        model.step()
+        if model.now in (9 * 1440, 12 * 1440, 16 * 1440):
+            done[model.now // 1440] = sum(m.work_done(model.now)
+                                          for m in model.mediation.mediators)
+    held = [(t, p["start"]) for t, k, p in model.narrative if k == "session_held"]
+    assert not [s for t, s in held if 9 * 1440 <= s < 12 * 1440 or 9 * 1440 <= t < 12 * 1440]
+    assert [s for t, s in held if s >= 12 * 1440]
+    assert done[12] == pytest.approx(done[9]) and done[16] > done[12]
+
+
 def test_mediators_gone_for_good_hand_their_cases_over():
     # Part-timers leave for good while holding cases: colleagues take them over, no crash.
     events = [{"at": 5, "kind": "mediator_absence", "mediator_kind": "part_time", "share": 1.0}]
