@@ -379,6 +379,11 @@ def test_compare_names_missing_seeds_and_compares_on_the_seeds_every_variant_has
     assert list(rows["n"]) == [2, 2] and rows.loc["policy=x", "n_pairs"] == 2
     assert rows.loc["policy=x", "mean"] - rows.loc["policy=baseline", "mean"] == \
         pytest.approx(rows.loc["policy=x", "diff"])
+    # Within groups too: the baseline's seed 2 is in the stacked tables but not compared.
+    for by in ("hour", "category"):
+        assert compare.main([str(root), "--baseline", "policy=baseline", "--by", by]) == 0
+        groups = pd.read_csv(root / f"comparison_by_{by}.csv")
+        assert groups["n"].max() == 2                    # seeds 0 and 1 only
 
 
 def test_invalid_flag_combination_is_refused_before_anything_is_written(tmp_path, capsys):
@@ -799,3 +804,17 @@ def test_report_without_a_map_says_why(sweep, collected):
     assert exit_.value.code == 2
     with pytest.raises(collect.InputError, match="--lang"):
         report.build_report(sweep, lang="fr")
+
+
+def test_within_a_priority_response_times_take_that_priority_s_margins(tmp_path):
+    root = make_fake_sweep(tmp_path / "s", seeds=(0, 1), incomplete_jobs=0)
+    assert compare.main([str(root), "--baseline", "policy=baseline", "--by", "priority"]) == 0
+    table = pd.read_csv(root / "comparison_by_priority.csv")
+    margin = table.groupby(["group", "metric"])["margin"].first()
+    assert margin[(1, "response_p90_min")] == 0.5 and margin[(1, "response_p50_min")] == 0.5
+    assert margin[(2, "response_p90_min")] == 1.0 and margin[(3, "response_p50_min")] == 1.0
+    # A margin given on the command line still applies to every group.
+    assert compare.main([str(root), "--baseline", "policy=baseline", "--by", "priority",
+                         "--margin", "response_p90_min=2"]) == 0
+    table = pd.read_csv(root / "comparison_by_priority.csv")
+    assert set(table.loc[table.metric == "response_p90_min", "margin"]) == {2.0}

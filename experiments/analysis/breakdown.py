@@ -150,11 +150,14 @@ def dispute_metrics(dis: pd.DataFrame, now: float) -> dict[str, float]:
 def _per_group(table: pd.DataFrame, by: str, time_col: str, context: dict,
                arrays, values) -> pd.DataFrame:
     rows = []
+    times = [c for c in table.columns if c.startswith("t_")]
     for job, run in table.groupby("job", sort=False, observed=True):
-        ctx = context.get(str(job), {})
+        if str(job) not in context:
+            continue   # a run the comparison leaves out (its seed is not in every variant)
+        ctx = context[str(job)]
         now = ctx.get("now", math.nan)
         if math.isnan(now):
-            now = float(np.nanmax(run.filter(like="t_").to_numpy(float)))
+            now = float(np.nanmax(run[times].to_numpy(float)))
         run = run[run[time_col] >= ctx.get("warmup", 0.0)]
         if run.empty:
             continue

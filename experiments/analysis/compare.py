@@ -289,6 +289,19 @@ def apply_holm(table: pd.DataFrame, level: float = 0.95,
     return table
 
 
+def _group_margins(by: str, group, available: Sequence[str],
+                   margins: Mapping[str, float | str] | None):
+    """Within one priority, response times take that priority's own margins, as the run-level
+    comparison does (P1's p90 half a minute, P2's and P3's a minute), unless set."""
+    out = dict(margins or {})
+    if by == "priority":
+        for metric in ("response_p50_min", "response_p90_min"):
+            own = f"{metric}_p{group}"
+            if metric in available and metric not in out and own in metrics_meta.KNOWN_METRICS:
+                out[metric] = _margin_spec(own, margins)
+    return out or None
+
+
 def compare_breakdown(sweep: Path, runs: pd.DataFrame, baseline: str, by: str,
                       metrics: Sequence[str] | None = None, level: float = 0.95,
                       margins: Mapping[str, float | str] | None = None, ci: str = "t",
@@ -313,7 +326,8 @@ def compare_breakdown(sweep: Path, runs: pd.DataFrame, baseline: str, by: str,
     for group, part in per_group.groupby("group", sort=True, observed=True):
         frame = part[["variant", "seed", *available]].astype({"variant": str})
         frame = frame.astype({m: "float64" for m in available})
-        table = compare_runs(frame, base, available, level, margins, ci)
+        table = compare_runs(frame, base, available, level,
+                             _group_margins(by, group, available, margins), ci)
         parts.append(table.assign(group=group, by=by))
     result = pd.concat(parts, ignore_index=True)
     if use_holm:
