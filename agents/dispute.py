@@ -64,6 +64,7 @@ class Dispute:
     mentored: bool = False
     settle_chance: float = NAN   # chance of the session in which it settled
     hours: float = 0.0           # mediator hours spent on it
+    t_next_session: float = NAN  # start of a meeting booked and not yet held (the demo shows it)
     generation: int = 0          # 0 for a first outbreak, k for its k-th recurrence
     conflict: object = None      # the Conflict behind the case (its draws are its row)
 

@@ -26,6 +26,7 @@ from sim.geography import largest_remainder
 from sim.streams import exp1
 
 INF = math.inf
+NAN = math.nan
 # Severity at which `violence.hazard_per_day` applies.
 REFERENCE_SEVERITY = 0.4
 # Assignment order at equal start times: full-time staff before part-timers.
@@ -459,16 +460,19 @@ class Mediation:
         # Where the blocks sit on the mediator's work clock, which stands still while away.
         start_w, end_w, followup_w = (mediator.work_at(t) for t in (start, end, followup_end))
         while end > env.now:
+            dispute.t_next_session = start
             if (yield from self._wait(dispute, end - env.now)):
-                mediator.unbook(followup_w, followup_min)
-                mediator.unbook(end_w, meeting_min)
-                return None
-            end = mediator.time_at(end_w, end=True)
+                start = None
+                break
+            start, end = mediator.time_at(start_w), mediator.time_at(end_w, end=True)
             if math.isinf(end):
-                mediator.unbook(followup_w, followup_min)
-                mediator.unbook(end_w, meeting_min)
-                return INF
-        return mediator.time_at(start_w)
+                start = INF   # gone for good before the meeting was over
+                break
+        dispute.t_next_session = NAN
+        if start is None or math.isinf(start):
+            mediator.unbook(followup_w, followup_min)
+            mediator.unbook(end_w, meeting_min)
+        return start
 
     def _narrate_session(self, dispute: Dispute, level: str, start: float,
                          settled: bool) -> None:

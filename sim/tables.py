@@ -205,8 +205,9 @@ class Metrics(Table):
         null="no dispute settled", required=False,
         display="time_to_settle_p<50|90>_days", alias="time_to_settle_p(50|90)_days")
     mean_wait_first_session_days: Series[float] = field(
-        "mean wait from raising to the first session", "days", ge=0,
-        null="no session held", required=False)
+        "mean wait from raising to the first session held; cases still waiting at the end "
+        "count with their wait so far (a lower bound)", "days", ge=0,
+        null="no session held and none waiting", required=False)
     escalation_rate: Series[float] = field("closed disputes that moved up at least one level",
                                            SHARE, ge=0, le=1, null="no dispute closed",
                                            required=False)

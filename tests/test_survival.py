@@ -135,3 +135,18 @@ def test_warmup_must_be_shorter_than_the_run():
                                    "sim.warmup_days=10"])
     with pytest.raises(ConfigError, match="sim.warmup_days"):
         Simulation.from_overrides(["scenario=small_district", "sim.warmup_days=-1"])
+
+
+def test_cases_still_waiting_for_a_first_session_count_with_their_wait_so_far():
+    from sim.metrics import dispute_metrics
+
+    d = pd.DataFrame({"outcome": ["settled", "open", "open", "redirected"],
+                      "t_raised": [0.0, 1 * DAY, 2 * DAY, 0.0],
+                      "t_first_session": [2 * DAY, np.nan, 3 * DAY, np.nan],
+                      "t_closed": [3 * DAY, np.nan, np.nan, 0.0],
+                      "escalations": [0, 0, 0, 0], "amount_yuan": [1.0] * 4,
+                      "level": ["community"] * 4})
+    # Held: 2 and 1 days; still waiting at day 5: 4 days so far (the redirected case none).
+    assert dispute_metrics(d, 1000, 5.0, 5 * DAY)["mean_wait_first_session_days"] == \
+        pytest.approx((2 + 1 + 4) / 3)
+    assert dispute_metrics(d, 1000, 5.0)["mean_wait_first_session_days"] == pytest.approx(1.5)

@@ -527,7 +527,8 @@ def DisputeStory(model, d, lang: str, on_pick):
             _story_line(f"{clock(p['start'], lang)}  " + t(
                 "story_session", lang, n=p["n"], level=t(p["level"], lang), result=result))
         elif key == "session_booked":
-            _story_line(t("story_booked", lang, n=p["n"], level=t(p["level"], lang)))
+            _story_line(f"{clock(p['start'], lang)}  " + t("story_booked", lang, n=p["n"],
+                                                           level=t(p["level"], lang)))
         elif key == "dispute_escalated":
             _story_line(f"{stamp}  " + t("story_escalated", lang, level=t(p["level"], lang)))
         elif key == "dispute_closed":

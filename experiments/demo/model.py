@@ -248,15 +248,15 @@ class DemoModel(DistrictModel):
 
     def dispute_story(self, dispute_id: int) -> list[tuple]:
         """The dispute's entries so far (raised, taken, sessions, escalations, closed), in time
-        order, then ("session_booked", n) if its next session is booked but not yet held, or
+        order, then ("session_booked", n) if its n-th session is booked but not yet held, or
         ("violent_incident", incident id) if it turned violent: the priority-1 call it became
         (reported at its raiser's home the minute it closed)."""
         story = list(self.stories.get(dispute_id, []))
         d = self.dispute(dispute_id)
-        held = sum(1 for _, key, _ in story if key == "session_held")
-        if d is not None and d.is_open and d.sessions > held:
-            # Counted when booked: its meeting is still to come (or going on now).
-            story.append((self.now, "session_booked", {"n": d.sessions, "level": d.level}))
+        if d is not None and d.is_open and not math.isnan(d.t_next_session):
+            # Its meeting is still to come (or going on now).
+            story.append((self.now, "session_booked", {"n": d.sessions + 1, "level": d.level,
+                                                       "start": d.t_next_session}))
         if d is not None and d.outcome == "violent":
             for inc in reversed(self.desk.incidents):
                 if (inc.source == "dispute" and inc.caller == d.raiser
