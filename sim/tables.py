@@ -70,8 +70,9 @@ class Incidents(Table):
         "how it arose: a resident's call, a dispute that turned violent, or a patrol's find",
         isin=["call", "dispute", "patrol"])
     kind: Series[pd.CategoricalDtype] = field(
-        "incident kind", allowed="a key of scenario.calls.kinds or scenario.calls.found_kinds,"
-        " or dispute_violence")
+        "incident kind", allowed="a key of scenario.calls.kinds or scenario.calls.found_kinds;"
+        " dispute (a first call about a dispute), dispute_repeat (a party calling again) or"
+        " dispute_violence (a dispute that turned violent)")
     priority: Series[np.int8] = field("priority, 1 most urgent", ge=1, le=3)
     grid: Series[np.int32] = field("patrol grid it lies in (0-based; the map numbers "
                                         "from 1)", ge=0)
@@ -83,10 +84,11 @@ class Incidents(Table):
                                         null="no unit assigned by the end, handed to the "
                                         "backup force, or given up by the caller")
     t_arrived: Series[float] = field("the first unit arrived", MIN, ge=0,
-                                     null="not reached by the end, or handed to the backup "
-                                     "force")
+                                     null="not reached by the end, handed to the backup "
+                                     "force, or given up by the caller")
     t_cleared: Series[float] = field("the unit left the scene", MIN, ge=0,
-                                     null="not cleared by the end")
+                                     null="not cleared by the end, handed to the backup "
+                                     "force, or given up by the caller")
     unit_id: Series[pd.StringDtype] = field("unit that answered, e.g. P-07", null="none yet")
     unit_type: Series[pd.CategoricalDtype] = field(
         "type of that unit", allowed="a key of scenario.units", null="none yet")
@@ -201,8 +203,10 @@ class Metrics(Table):
         null="no dispute closed", required=False)
     time_to_settle_p: Series[float] = field(
         "median (p50) or 90th percentile (p90) of raise-to-settlement time: Kaplan-Meier "
-        "over settled disputes, disputes still open at the end censored", "days", ge=0,
-        null="no dispute settled", required=False,
+        "over settled disputes, disputes still open at the end censored; where the estimate "
+        "never reaches the quantile (few or no settlements yet), the longest time seen, a "
+        "lower bound", "days", ge=0,
+        null="no dispute settled or open", required=False,
         display="time_to_settle_p<50|90>_days", alias="time_to_settle_p(50|90)_days")
     mean_wait_first_session_days: Series[float] = field(
         "mean wait from raising to the first session held; cases still waiting at the end "
@@ -216,7 +220,9 @@ class Metrics(Table):
     violent_turns_per_100k: Series[float] = field(
         "disputes that turned violent, from every channel (in mediation, or before reaching "
         "it: self-help, unsettled conflicts)", "per 100,000 residents a year", ge=0, required=False)
-    money_at_stake_yuan: Series[float] = field("money at stake in the disputes raised",
+    money_at_stake_yuan: Series[float] = field("money at stake in the disputes taken for "
+                                               "mediation (those redirected at intake are "
+                                               "not counted), as the district reports it",
                                                "yuan", ge=0, required=False)
     disputes_resolved_share: Series[float] = field(
         "settled / all disputes raised (redirected, open and failed ones included)", SHARE,
@@ -332,6 +338,11 @@ PARAMETER = dict(display="<parameter>, e.g. scenario.units.police.speed_kmh",
                  alias=r"scenario\..+")
 
 
+# Columns only one method fills; a run's file holds its own method's columns only.
+MORRIS_ONLY = dict(null="undefined; a Sobol run's file has no such column", required=False)
+SOBOL_ONLY = dict(null="undefined; a Morris run's file has no such column", required=False)
+
+
 class Sensitivity(Table):
     """`sensitivity.csv` (`experiments.sensitivity`): how much each assumed number moves each
     metric over its plausible range. Morris fills mu_star, mu_star_conf, sigma and mu; Sobol
@@ -347,26 +358,19 @@ class Sensitivity(Table):
     high: Series[float] = field("upper end of the range explored", "the parameter's unit")
     mu_star: Series[float] = field(
         "Morris: mean absolute elementary effect, the metric's change when the parameter "
-        "moves across its whole range", "the metric's unit", ge=0,
-        null="Sobol, or undefined", required=False)
+        "moves across its whole range", "the metric's unit", ge=0, **MORRIS_ONLY)
     mu_star_conf: Series[float] = field("Morris: half-width of mu_star's 95 % bootstrap CI",
-                                        "the metric's unit", ge=0,
-                                        null="Sobol, or undefined", required=False)
+                                        "the metric's unit", ge=0, **MORRIS_ONLY)
     sigma: Series[float] = field("Morris: sd of the elementary effects (interactions, "
-                                 "non-linearity, noise)", "the metric's unit", ge=0,
-                                 null="Sobol, or undefined", required=False)
+                                 "non-linearity, noise)", "the metric's unit", ge=0, **MORRIS_ONLY)
     mu: Series[float] = field("Morris: mean signed elementary effect (direction)",
-                              "the metric's unit", null="Sobol, or undefined", required=False)
+                              "the metric's unit", **MORRIS_ONLY)
     S1: Series[float] = field("Sobol: first-order index, share of the metric's variance due "
-                              "to this parameter alone", "share",
-                              null="Morris, or undefined", required=False)
-    S1_conf: Series[float] = field("Sobol: half-width of S1's 95 % CI", "share", ge=0,
-                                   null="Morris, or undefined", required=False)
+                              "to this parameter alone", "share", **SOBOL_ONLY)
+    S1_conf: Series[float] = field("Sobol: half-width of S1's 95 % CI", "share", ge=0, **SOBOL_ONLY)
     ST: Series[float] = field("Sobol: total-order index, share of variance involving this "
-                              "parameter (with interactions)", "share",
-                              null="Morris, or undefined", required=False)
-    ST_conf: Series[float] = field("Sobol: half-width of ST's 95 % CI", "share", ge=0,
-                                   null="Morris, or undefined", required=False)
+                              "parameter (with interactions)", "share", **SOBOL_ONLY)
+    ST_conf: Series[float] = field("Sobol: half-width of ST's 95 % CI", "share", ge=0, **SOBOL_ONLY)
 
 
 class Samples(Metrics):
