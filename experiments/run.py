@@ -186,11 +186,14 @@ def is_multirun() -> bool:
 
 
 def sweep_combinations(overrides: list[str], limit: int = 64) -> list[list[str]]:
-    """The single-run override lists a multirun command line expands to (its own sweeps, not a
-    preset's `hydra.sweeper.params`); one value at a time if the full product exceeds `limit`."""
+    """The single-run override lists a multirun command line must check (its own sweeps, not a
+    preset's `hydra.sweeper.params`): every combination of the other keys' values, one value
+    at a time if there are more than `limit` of them, and each seed once.  A seed is valid or
+    not on its own, so a sweep over many seeds still has every other combination checked."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     choices: list[list[str]] = []
+    seeds: list[str] = []
     for override in OverridesParser.create().parse_overrides(overrides):
         line = override.input_line
         if override.key_or_group.startswith("hydra"):
@@ -200,16 +203,24 @@ def sweep_combinations(overrides: list[str], limit: int = 64) -> list[list[str]]
             continue
         key = line.split("=", 1)[0]
         try:
-            choices.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+            values = [f"{key}={v}" for v in override.sweep_string_iterator()]
         except Exception:  # glob() needs Hydra's config loader: leave it to the jobs
             continue
+        if key == "seed":
+            choices.append(values[:1])
+            seeds = values[1:]
+        else:
+            choices.append(values)
     product = 1
     for c in choices:
         product *= len(c)
-    if product <= limit:
-        return [list(combo) for combo in itertools.product(*choices)]
     base = [c[0] for c in choices]
-    return [base[:i] + [v] + base[i + 1:] for i, c in enumerate(choices) for v in c]
+    if product <= limit:
+        combos = [list(combo) for combo in itertools.product(*choices)]
+    else:
+        combos = [base[:i] + [v] + base[i + 1:] for i, c in enumerate(choices) for v in c]
+    at = next((i for i, c in enumerate(base) if c.startswith("seed=")), None)
+    return combos + [base[:at] + [seed] + base[at + 1:] for seed in seeds]
 
 
 def output_dir(cfg: DictConfig) -> Path:

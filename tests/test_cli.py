@@ -106,3 +106,14 @@ def test_every_policy_knob_and_preset_sweep_composes():
         assert runs, preset
         for combo in runs:
             assert validate_overrides(combo) is None, (preset.stem, combo)
+
+
+def test_a_sweep_over_many_seeds_still_checks_every_other_combination():
+    from experiments.run import sweep_combinations
+
+    # 2 x 2 settings x 70 seeds: the bad pair (warm-up of 2 days in a 1-day run) is checked
+    # before anything runs, and each seed once, not 280 runs.
+    combos = sweep_combinations(["sim.days=3,1", "sim.warmup_days=0,2", "seed=range(70)"])
+    assert ["sim.days=1", "sim.warmup_days=2", "seed=0"] in combos
+    assert sorted({c[-1] for c in combos}) == sorted(f"seed={i}" for i in range(70))
+    assert len(combos) == 4 + 69
