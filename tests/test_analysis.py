@@ -227,6 +227,13 @@ def test_holm_turns_a_lone_borderline_difference_inconclusive():
     assert row["p_diff_holm"] == pytest.approx(min(1.0, 11 * row["p_diff"])) or \
         row["p_diff_holm"] >= row["p_diff"]
     assert row["p_diff_holm"] > 0.05 and row["verdict"] != "worse"
+    # Metrics identical in every pair are no tests: they do not widen the family.
+    same = {f"utilisation_unit_{u}": base for u in ("police", "guard", "swat", "armed")}
+    wider = compare.compare_runs(_runs({"policy=baseline": {**metrics, **same},
+                                        "policy=x": {**other, **same}}),
+                                 "policy=baseline", use_holm=True)
+    assert _row(wider, "mean_queue_delay_min", "policy=x")["p_diff_holm"] == \
+        pytest.approx(row["p_diff_holm"])
     # Intervals are the same either way; only the verdicts read adjusted p values.
     assert row["diff_ci_low"] == _row(plain, "mean_queue_delay_min", "policy=x")["diff_ci_low"]
     with pytest.raises(collect.InputError, match="--holm"):

@@ -271,13 +271,16 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
 def apply_holm(table: pd.DataFrame, level: float = 0.95,
                family: Sequence[str] = ("variant",)) -> pd.DataFrame:
     """Holm-adjust the p values within each ``family`` (default: per variant, across the
-    metrics) and read the verdicts from the adjusted values."""
+    metrics) and read the verdicts from the adjusted values.  A metric identical in every pair
+    (or without enough pairs) is no test at all, so it is not counted in the family."""
     table = table.copy()
     rows = ~table["is_baseline"]
+    tested = ~table["verdict"].isin([IDENTICAL, INSUFFICIENT])
     for column in ("p_diff", "p_noninferior", "p_equivalent"):
         table[f"{column}_holm"] = math.nan
         for _, part in table[rows].groupby(list(family), sort=False, observed=True):
-            table.loc[part.index, f"{column}_holm"] = holm(part[column].to_numpy(float))
+            p = part[column].where(tested.loc[part.index]).to_numpy(float)
+            table.loc[part.index, f"{column}_holm"] = holm(p)
     identical = table.get("_identical", pd.Series(False, index=table.index)).fillna(False)
     for i in table.index[rows]:
         r = table.loc[i]
