@@ -17,7 +17,7 @@ from tiny_sweep import make_real_sweep  # noqa: E402
 
 from experiments.analysis import assumptions as A  # noqa: E402
 from experiments.analysis import robustness as R  # noqa: E402
-from sim import tables  # noqa: E402
+from sim import ConfigError, tables  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -128,3 +128,11 @@ def test_a_two_policy_sweep_across_plausible_worlds(tmp_path):
     assert "plausible worlds" in text and "response_p90_min_p2" in text
     runs = sorted(p.name for p in (out / "runs" / "v1").iterdir() if p.is_dir())
     assert runs == ["w00000_seed0", "w00000_seed1", "w00001_seed0", "w00001_seed1"]
+
+
+def test_asking_for_more_seeds_than_the_sweep_has_is_refused():
+    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"] * 4, "seed": [0, 1, 2, 0, 1, 2, 3]})
+    assert R.common_seeds(runs, ["a", "b"], None) == [0, 1, 2]
+    assert R.common_seeds(runs, ["a", "b"], 2) == [0, 1]
+    with pytest.raises(ConfigError, match=r"^seeds: must be at most 3 .*got 10"):
+        R.common_seeds(runs, ["a", "b"], 10)

@@ -160,6 +160,10 @@ def pick_baseline(labels: list[str], overrides: dict[str, list[str]], wanted: st
 def common_seeds(runs: pd.DataFrame, labels: list[str], limit: int | None) -> list[int]:
     per = [set(runs.loc[runs["variant"] == v, "seed"].dropna().astype(int)) for v in labels]
     seeds = sorted(set.intersection(*per)) if per else []
+    if limit and limit > len(seeds):
+        raise ConfigError(f"seeds: must be at most {len(seeds)}, the seeds common to every "
+                          f"variant of the sweep ({', '.join(map(str, seeds))}), got {limit}; "
+                          "add seeds to the sweep first")
     seeds = seeds[:limit] if limit else seeds
     if len(seeds) < 2:
         raise ConfigError(f"sweep: needs at least 2 seeds common to every variant for paired "
