@@ -134,5 +134,5 @@ def test_asking_for_more_seeds_than_the_sweep_has_is_refused():
     runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"] * 4, "seed": [0, 1, 2, 0, 1, 2, 3]})
     assert R.common_seeds(runs, ["a", "b"], None) == [0, 1, 2]
     assert R.common_seeds(runs, ["a", "b"], 2) == [0, 1]
-    with pytest.raises(ConfigError, match=r"^seeds: must be at most 3 .*got 10"):
+    with pytest.raises(ConfigError, match=r"^seeds: must be at most 3, .*got 10"):
         R.common_seeds(runs, ["a", "b"], 10)
