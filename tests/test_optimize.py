@@ -113,7 +113,7 @@ def test_real_search_on_small_district_writes_results(tmp_path, capsys):
         "+experiment=min_staffing", "scenario=small_district", "sim.days=20",
         "hydra.sweeper.params={++policy.unit_factors.police:'0.5,1.0,4.0',seed:'range(2)'}",
         "hydra.callbacks.min_staffing.targets.response_p90_min_p1.max=8.0",
-        "--jobs", "2", "--out", str(out)])
+        "--jobs", "2", f"hydra.run.dir={out}"])   # the same as --out
     text = capsys.readouterr().out
     assert code == 0, text
     best = json.loads((out / "best.json").read_text())
@@ -129,6 +129,14 @@ def test_real_search_on_small_district_writes_results(tmp_path, capsys):
     evaluations = pd.read_csv(out / "evaluations.csv")
     assert len(evaluations) == 2 * len(candidates)
     assert "best mix:" in text and "annual staffing cost" in text
+
+
+def test_two_output_folders_are_refused_in_one_line(tmp_path, capsys):
+    code = optimize.main(["+experiment=min_staffing", "--out", str(tmp_path / "a"),
+                          f"hydra.run.dir={tmp_path / 'b'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "--out and hydra.run.dir" in err
+    assert not list(tmp_path.iterdir())
 
 
 # --------------------------------------------------------------------------- overrides

@@ -836,8 +836,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="when nothing is feasible, do not try the levers outside the "
                         "search space one at a time")
     parser.add_argument("--out", type=Path, help="output folder (default results/optimize/"
-                        "<scenario>/<timestamp>)")
-    args = parser.parse_args(argv)
+                        "<scenario>/<timestamp>; hydra.run.dir=DIR says the same)")
+    args = parser.parse_intermixed_args(argv)
+    # A run's or sweep's folder given the Hydra way is where the search writes (as --out).
+    folders = [o for o in args.overrides if o.split("=", 1)[0] in ("hydra.run.dir",
+                                                                   "hydra.sweep.dir")]
+    if folders:
+        if args.out is not None or len(folders) > 1:
+            print(f"error: {' and '.join(['--out'] * (args.out is not None) + folders)}: give "
+                  "one output folder", file=sys.stderr)
+            return 2
+        args.out = Path(folders[0].split("=", 1)[1])
+        args.overrides = [o for o in args.overrides if o not in folders]
     try:
         problem = load_problem(args.overrides)
         # Validate once up front: a bad override should fail before any process starts.
