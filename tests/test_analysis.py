@@ -825,3 +825,14 @@ def test_within_a_priority_response_times_take_that_priority_s_margins(tmp_path)
                          "--margin", "response_p90_min=2"]) == 0
     table = pd.read_csv(root / "comparison_by_priority.csv")
     assert set(table.loc[table.metric == "response_p90_min", "margin"]) == {2.0}
+
+
+def test_display_table_names_the_group_in_chinese_and_shows_missing_pairs_as_a_dash():
+    runs = _runs({"policy=baseline": {"mean_queue_delay_min": [1.0, 2.0]},
+                  "policy=x": {"mean_queue_delay_min": [1.5, 2.5]}})
+    runs = runs[~((runs.variant == "policy=x") & (runs.seed == 1))]   # one pair: no interval
+    table = compare.compare_runs(runs, "policy=baseline").assign(by="priority", group=1)
+    zh = compare.display_table(table, "zh")
+    assert zh.columns[0] == "警情等级"
+    assert zh["配对"].tolist() == ["", "–"]
+    assert compare.display_table(table).columns[0] == "priority"

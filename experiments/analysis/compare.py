@@ -366,6 +366,10 @@ def _margin_text(r, lang: str = "en") -> str:
     return "±" + metrics_meta.format_value(r.metric, r.margin, lang, signed=True).lstrip("+")
 
 
+BY_NAMES_ZH = {"grid": "网格", "street": "街道", "community": "社区", "hour": "小时",
+               "weekday": "星期", "priority": "警情等级", "category": "纠纷类别"}
+
+
 def display_table(comparison: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Readable comparison (strings): labels with units, shares as percentages."""
     zh = lang == "zh"
@@ -377,8 +381,8 @@ def display_table(comparison: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
          "pairs": "pairs", "verdict": "verdict"}
     out = {}
     if "group" in comparison.columns:
-        out[comparison["by"].iloc[0] if len(comparison) else "group"] = \
-            comparison["group"].astype(str)
+        by = comparison["by"].iloc[0] if len(comparison) else "group"
+        out[BY_NAMES_ZH.get(by, by) if zh else by] = comparison["group"].astype(str)
     rows = list(comparison.itertuples())
     out.update({
         head["metric"]: [metrics_meta.label(r.metric, lang) for r in rows],
@@ -390,8 +394,9 @@ def display_table(comparison: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
                                                           r.diff_ci_high, True, lang)
                        for r in rows],
         head["margin"]: [_margin_text(r, lang) for r in rows],
-        head["pairs"]: [str(r.n_pairs) if r.method == "paired" else (r.method or "")
-                        for r in rows],
+        # Paired: how many pairs; otherwise no interval could be formed ("–").
+        head["pairs"]: [str(r.n_pairs) if r.method == "paired" else
+                        ("–" if not r.is_baseline else "") for r in rows],
         head["verdict"]: [verdict_text(r.verdict, lang) for r in rows],
     })
     return pd.DataFrame(out)

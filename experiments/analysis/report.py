@@ -47,6 +47,7 @@ from experiments.analysis.collect import (
 )
 from experiments.analysis.compare import (
     BASELINE,
+    BY_NAMES_ZH,
     COMPARISON_CSV,
     IDENTICAL,
     check_ci_flags,
@@ -156,8 +157,6 @@ TEXT = {
         "metric_vs": "相对基线的变化随 {param} 的变化，按种子配对（95% 区间带）。",
     },
 }
-BY_NAMES_ZH = {"grid": "网格", "street": "街道", "community": "社区", "hour": "小时",
-               "weekday": "星期", "priority": "警情等级", "category": "纠纷类别"}
 
 
 def _esc(value) -> str:
