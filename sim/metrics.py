@@ -51,8 +51,9 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
     """Mediation outcomes.  The reported success rate counts the cases taken for mediation
     (not those redirected at intake); `disputes_resolved_share` counts every case raised.
     Given the run's end `now`, cases still open and waiting for a first session count in the
-    mean wait with their wait so far (a lower bound), so a variant whose stations fall behind
-    cannot look quick by leaving its longest waits out."""
+    mean wait with their wait so far (a lower bound), and the share closed within 30 days is a
+    Kaplan–Meier share with open cases censored, so a variant whose stations fall behind
+    cannot look quick by leaving its slowest cases out."""
     taken = disputes[taken_for_mediation(disputes.outcome)]
     closed = disputes[closed_mediations(disputes.outcome)]
     settled = closed[closed.outcome == "settled"]
@@ -74,7 +75,9 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
                                           & (closed.level == "community")),
         "time_to_settle_p50_days": _q(settle_days, 0.5),
         "time_to_settle_p90_days": _q(settle_days, 0.9),
-        "closed_within_30_days_share": _share(close_days <= 30.0),
+        "closed_within_30_days_share": (
+            survival.km_share_by(*survival.close_days(disputes, now), t=30.0) if now is not None
+            else _share(close_days <= 30.0)),
         "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
         "escalation_rate": rates["escalation_rate"],
         "court_share": _share(closed.outcome == "court"),

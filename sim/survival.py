@@ -64,6 +64,33 @@ def km_quantile(events, censored=(), q: float = 0.5, at_least: bool = False) -> 
     return longest if at_least else math.nan
 
 
+def km_share_by(events, censored=(), t: float = 0.0) -> float:
+    """F(t): the share of cases whose event comes by ``t``, Kaplan–Meier with the
+    right-``censored`` times (with nothing censored: the plain share).  When every case was
+    followed for less than ``t``, the share by the longest time followed (a lower bound).  NaN
+    when there is no case at all."""
+    events = np.asarray(events, dtype=float)
+    censored = np.asarray(censored, dtype=float)
+    if len(events) + len(censored) == 0:
+        return math.nan
+    if len(censored) == 0:
+        return float(np.mean(events <= t))
+    if len(events) == 0:
+        return 0.0
+    cdf = stats.ecdf(stats.CensoredData(uncensored=events, right=censored)).cdf
+    return float(cdf.evaluate(t))
+
+
+def close_days(disputes, now: float) -> tuple[np.ndarray, np.ndarray]:
+    """(events, censored) in days for time to close a mediation (any outcome); cases
+    redirected at intake are not mediations and are left out."""
+    outcome = np.asarray(disputes["outcome"]).astype(str)
+    raised = np.asarray(disputes["t_raised"], dtype=float)
+    closed = np.asarray(disputes["t_closed"], dtype=float)
+    ended = (outcome != "open") & (outcome != "redirected")
+    return (closed - raised)[ended] / DAY, (now - raised)[outcome == "open"] / DAY
+
+
 def settle_days(disputes, now: float) -> tuple[np.ndarray, np.ndarray]:
     """(events, censored) in days for time to settle; ``now`` is the run's end in minutes.
 

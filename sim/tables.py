@@ -231,8 +231,9 @@ class Metrics(Table):
         "disputes redirected at intake (litigation, arbitration, administration) / raised",
         SHARE, ge=0, le=1, null="no dispute raised", required=False)
     closed_within_30_days_share: Series[float] = field(
-        "mediations closed within 30 days (the People's Mediation Law's month) / closed",
-        SHARE, ge=0, le=1, null="no dispute closed", required=False)
+        "mediations closed within 30 days (the People's Mediation Law's month): Kaplan-Meier, "
+        "cases still open at the end censored; in a run shorter than a month, the share by "
+        "the longest time followed", SHARE, ge=0, le=1, null="no mediation", required=False)
     dispute_calls_share: Series[float] = field(
         "dispute-related incidents / reported incidents", SHARE, ge=0, le=1,
         null="no incident reported", required=False)

@@ -150,3 +150,30 @@ def test_cases_still_waiting_for_a_first_session_count_with_their_wait_so_far():
     assert dispute_metrics(d, 1000, 5.0, 5 * DAY)["mean_wait_first_session_days"] == \
         pytest.approx((2 + 1 + 4) / 3)
     assert dispute_metrics(d, 1000, 5.0)["mean_wait_first_session_days"] == pytest.approx(1.5)
+
+
+def test_share_closed_within_a_month_is_a_kaplan_meier_share_with_open_cases_censored():
+    from sim.survival import km_share_by
+
+    # By hand: closes at 1, 2 and 40 days, one open at 10: S = 3/4 after day 1, 1/2 after
+    # day 2, so half close within 30 days (leaving the open case out would say 2/3).
+    assert km_share_by([1, 2, 40], [10], 30) == pytest.approx(0.5)
+    assert km_share_by([1, 2, 40], [], 30) == pytest.approx(2 / 3)
+    # Followed for less than 30 days: the share closed so far, a lower bound.
+    assert km_share_by([1], [5, 5], 30) == pytest.approx(1 / 3)
+    assert km_share_by([], [3], 30) == 0.0 and math.isnan(km_share_by([], [], 30))
+
+
+def test_a_run_shorter_than_a_month_does_not_claim_every_mediation_closed_within_it(small_run):
+    from sim.survival import km_share_by
+
+    # It used to be the share among the cases closed, 1.0 by construction in a 20-day run.
+    d = small_run.disputes
+    mediations = d[d.outcome != "redirected"]
+    assert (mediations.outcome == "open").any()
+    closed = mediations[mediations.outcome != "open"]
+    still_open = mediations[mediations.outcome == "open"]
+    share = small_run.metrics["closed_within_30_days_share"]
+    assert share < 1.0
+    assert share == km_share_by((closed.t_closed - closed.t_raised) / DAY,
+                                (20 * DAY - still_open.t_raised) / DAY, 30)
