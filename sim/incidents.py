@@ -232,6 +232,8 @@ class CallArrivals:
         be deterred as any call), so the extra calls there follow the regular calls' place,
         kind and timing exactly."""
         env = self.model.env
+        if self.base_per_min <= 0:
+            return   # no calls to multiply
         t = env.now
         while True:
             t = self._after(t, rng.exponential() / (factor - 1.0))

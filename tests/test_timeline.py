@@ -148,3 +148,24 @@ def test_mediators_gone_for_good_hand_their_cases_over():
     assert len(late) > 5
     assert not (late.mediator_kind == "part_time").any()
     assert (r.disputes.outcome == "settled").sum() > 10
+
+
+def test_a_call_surge_with_no_regular_calls_adds_none_and_ends():
+    import signal
+
+    def too_long(*_):
+        raise TimeoutError("the surge looked for a call in a stream with no calls")
+
+    cfg = with_events([{"at": 0.5, "kind": "call_surge", "factor": 3.0, "duration_days": 0.5}],
+                      "scenario=small_district", "sim.days=2",
+                      "scenario.calls.rate_per_1000_per_year=0")
+    old = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    try:
+        result = Simulation(cfg).run()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert not (result.incidents.source == "call").any() or \
+        set(result.incidents[result.incidents.source == "call"].kind) <= {"dispute",
+                                                                          "dispute_repeat"}
