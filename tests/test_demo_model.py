@@ -284,3 +284,52 @@ def test_log_keys_name_entries_in_either_language(festival):
     later = m.log_entries("en", 200)
     kept = [(k, line) for k, line, _ in later if k in line_of]
     assert kept and all(line == line_of[k] for k, line in kept)
+
+
+@pytest.mark.parametrize("tick", [5, 10])
+def test_every_call_that_waits_is_logged_once_at_any_tick(festival, tick):
+    # Scripted events fall on whole minutes, which are step boundaries: a step runs [t0, t1),
+    # so the log must look there (it looked at (t0, t1] and missed the 22:30 fight).
+    m = _run(festival, tick)
+    waited = {i.incident_id for i in m.desk.incidents if not i.overflow
+              and not (i.t_dispatched <= i.t_reported)}
+    logged = [p["id"] for _, k, p in m.narrative if k == "incident_queued"]
+    assert waited and sorted(logged) == sorted(waited)
+    fight = next(i for i in m.desk.incidents if i.source == "call" and i.priority == 1
+                 and i.t_reported == 1440 + 22.5 * 60)
+    assert fight.incident_id in waited
+
+
+def test_a_followed_dispute_s_story_follows_the_case(on_timeline):
+    # The story component's arguments stay the same objects while the case moves on; it must
+    # redraw on the page's update signal (it stayed at "raised" until the language changed).
+    import solara
+    from mesa.visualization.utils import force_update
+
+    from experiments.demo import app
+
+    m = on_timeline("wage_dispute")()
+    m.set_tick(60)
+    while m.now < 1440 + 15 * 60:
+        m.step()
+    case = next(d for d in m.mediation.disputes if d.source == "timeline")
+    selected = solara.reactive(("dispute", case.dispute_id))
+
+    @solara.component
+    def Page():
+        app.CaseStory(m, selected, lambda _: None)
+
+    def texts(widget):
+        out = []
+        for child in getattr(widget, "children", None) or []:
+            out += [child] if isinstance(child, str) else texts(child)
+        return out
+
+    box, _ = solara.render(Page(), handle_error=False)
+    assert not any("session 1" in line for line in texts(box))
+    for _ in range(3 * 24):
+        m.step()
+    force_update()
+    lines = texts(box)
+    assert any("session 1" in line for line in lines), lines
+    assert any("session 2" in line for line in lines), lines   # booked or under way

@@ -494,7 +494,12 @@ def CaseStory(model, selected, on_pick):
 
         line("story_reported", inc.t_reported)
         if not math.isnan(inc.t_dispatched):
-            eta = inc.t_arrived - inc.t_dispatched
+            arrival = inc.t_arrived
+            if math.isnan(arrival):   # still on the way: its drive knows when it arrives
+                unit = next((u for u in model.units if u.name == inc.unit_id), None)
+                if unit is not None and unit.trip is not None and unit.incident is inc:
+                    arrival = unit.trip.t1
+            eta = arrival - inc.t_dispatched
             line("story_dispatched", inc.t_dispatched, unit=inc.unit_id,
                  eta="?" if math.isnan(eta) else f"{eta:.0f}")
         line("story_arrived", inc.t_arrived, unit=inc.unit_id)
@@ -509,6 +514,7 @@ def CaseStory(model, selected, on_pick):
 def DisputeStory(model, d, lang: str, on_pick):
     """A dispute's story, each line at the minute it happened; a violent ending names the
     incident it became (a click follows that incident)."""
+    update_counter.get()   # its arguments stay the same object while the case moves on
     amount = f"{d.amount_yuan / 1e4:,.1f}"
     _story_line(f"#{d.dispute_id} {t(d.category, lang)} · "
                 f"{t('community_n', lang, n=d.community + 1)} · "
@@ -527,8 +533,10 @@ def DisputeStory(model, d, lang: str, on_pick):
             _story_line(f"{clock(p['start'], lang)}  " + t(
                 "story_session", lang, n=p["n"], level=t(p["level"], lang), result=result))
         elif key == "session_booked":
-            _story_line(f"{clock(p['start'], lang)}  " + t("story_booked", lang, n=p["n"],
-                                                           level=t(p["level"], lang)))
+            started = p["start"] <= model.now
+            _story_line(f"{clock(p['start'], lang)}  " + t(
+                "story_under_way" if started else "story_booked", lang, n=p["n"],
+                level=t(p["level"], lang)))
         elif key == "dispute_escalated":
             _story_line(f"{stamp}  " + t("story_escalated", lang, level=t(p["level"], lang)))
         elif key == "dispute_closed":

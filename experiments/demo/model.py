@@ -208,19 +208,20 @@ class DemoModel(DistrictModel):
         return unit.x, unit.y
 
     def _log_case_steps(self, t0: float, t1: float) -> None:
+        # A step runs the events of [t0, t1): SimPy leaves those at t1 itself to the next step.
         if self.narrative is None:
             return
         new = []
         for inc in self.desk.incidents:
             where = {"kind": inc.kind, "grid": inc.grid + 1, "id": inc.incident_id}
-            if t0 < inc.t_reported <= t1 and not inc.overflow and not (
+            if t0 <= inc.t_reported < t1 and not inc.overflow and not (
                     inc.t_dispatched <= inc.t_reported):
                 new.append((inc.t_reported, "incident_queued", {**where,
                                                                 "priority": inc.priority}))
-            if t0 < inc.t_arrived <= t1:
+            if t0 <= inc.t_arrived < t1:
                 new.append((inc.t_arrived, "unit_arrived", {**where, "unit": inc.unit_id,
                             "minutes": inc.t_arrived - inc.t_reported}))
-            if t0 < inc.t_cleared <= t1:
+            if t0 <= inc.t_cleared < t1:
                 new.append((inc.t_cleared, "incident_cleared", {**where, "unit": inc.unit_id}))
         if not new:
             return

@@ -111,6 +111,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "story_mentored": (" (mentored by a senior)", "（老马带小马）"),
     "story_session": ("session {n} at the {level} level: {result}", "{level}第{n}次调解：{result}"),
     "story_booked": ("session {n} at the {level} level booked", "{level}第{n}次调解已预约"),
+    "story_under_way": ("session {n} at the {level} level under way (its hours spread over the "
+                        "mediator's working time)",
+                        "{level}第{n}次调解进行中（按调解员工作时间分段进行）"),
     "story_agreement": ("agreement", "达成协议"), "story_no_agreement": ("no agreement",
                                                                       "未达成协议"),
     "story_escalated": ("escalated to the {level} level", "上交{level}"),
