@@ -333,3 +333,20 @@ def test_a_followed_dispute_s_story_follows_the_case(on_timeline):
     lines = texts(box)
     assert any("session 1" in line for line in lines), lines
     assert any("session 2" in line for line in lines), lines   # booked or under way
+
+
+def test_choosing_another_timeline_on_the_page_takes_its_seed_and_length(on_timeline):
+    from experiments.demo.model import DEMO_DAYS, NO_TIMELINE, reset_params
+
+    model_cls = on_timeline("staff_shortage")
+    current = model_cls().params
+    assert current["seed"] == 98
+    asked = reset_params(current, {"timeline": "festival_night"})
+    assert asked["seed"] == 4 and asked["timeline"] == "festival_night"
+    # A seed changed together with the timeline is the trainer's choice.
+    assert reset_params(current, {"timeline": "festival_night", "seed": 7})["seed"] == 7
+    assert reset_params(current, {"seed": 7})["seed"] == 7
+    festival = model_cls(**asked)
+    assert festival.end_minutes == 3 * 1440
+    plain = model_cls(**reset_params(current, {"timeline": NO_TIMELINE}))
+    assert plain.end_minutes == DEMO_DAYS * 1440 and plain.params["seed"] == 98

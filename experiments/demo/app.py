@@ -29,6 +29,7 @@ from solara.server import kernel_context
 
 from experiments.demo.charts import busy_spec, disputes_spec, response_spec
 from experiments.demo.model import TICKS, DemoModel, base_setup, timeline_choices
+from experiments.demo.model import reset_params as reset_params_for
 from experiments.demo.side_by_side import b_knobs_of, difference_specs, follow, summary, twin
 from experiments.demo.svg_chart import to_svg
 from experiments.demo.text import clock, t
@@ -337,7 +338,7 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
         error.set(None)
         old = model.value
         try:
-            fresh = DemoModel(**reset_params.value)
+            fresh = DemoModel(**reset_params_for(old.params, reset_params.value))
         except ConfigError as exc:
             error.set(str(exc))
             return
@@ -603,6 +604,8 @@ def Page():
     copy_b = solara.use_reactive(None)         # "run side by side": B, or None
     Lang.provide(lang.value)
     m = model.value
+    # A Reset makes a new run: the case followed in the old one is not in it.
+    solara.use_effect(lambda: selected.set(None), [id(m)])
 
     def switch_language():
         lang.set("zh" if lang.value == "en" else "en")

@@ -52,10 +52,8 @@ def base_setup() -> tuple[dict, str]:
         if tl.seed is not None and not any(o.startswith("seed=") for o in rest):
             rest.append(f"seed={tl.seed}")     # the seed where its lesson shows
     if not any(o.startswith("sim.days=") for o in rest):
-        days = DEMO_DAYS
-        if timeline != NO_TIMELINE and load_timeline(timeline).days:
-            days = load_timeline(timeline).days
-        rest.append(f"sim.days={days:g}")
+        # A timeline runs its own length (demo_config); without one, the demo's.
+        rest.append(f"sim.days={DEMO_DAYS:g}")
     cfg, _ = config_with_timeline([*rest, "sim.progress=false"])
     return cfg, timeline
 
@@ -96,6 +94,19 @@ def demo_config(seed: int, timeline: str, grids: int, police: int, guards: int,
     except ConfigError as exc:
         raise explain(exc, tl, first) from None
     return merged, tl
+
+
+def reset_params(current: dict, asked: dict) -> dict:
+    """The parameters a Reset builds from: those asked for on the page; when the timeline
+    changes and the seed does not, the new timeline's own seed (where its lesson shows)."""
+    params = {**current, **asked}
+    timeline = params.get("timeline")
+    if (timeline != current.get("timeline") and params.get("seed") == current.get("seed")
+            and timeline not in (None, "", NO_TIMELINE)):
+        seed = load_timeline(timeline).seed
+        if seed is not None:
+            params["seed"] = seed
+    return params
 
 
 def defaults() -> dict:
