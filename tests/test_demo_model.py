@@ -350,3 +350,25 @@ def test_choosing_another_timeline_on_the_page_takes_its_seed_and_length(on_time
     assert festival.end_minutes == 3 * 1440
     plain = model_cls(**reset_params(current, {"timeline": NO_TIMELINE}))
     assert plain.end_minutes == DEMO_DAYS * 1440 and plain.params["seed"] == 98
+
+
+def test_side_by_side_replays_a_s_other_knob_changes_at_their_minutes(festival):
+    # With B's own knobs equal to A's, B is A's very run, even though A cut its police before
+    # B was switched on and changed the dispatch rule after (B used to start from day 1 with
+    # A's knobs as they were when it was switched on, and never heard of later changes).
+    from experiments.demo.side_by_side import b_knobs_of, follow, twin
+
+    a = festival(seed=2)
+    a.set_tick(30)
+    for _ in range(20):
+        a.step()
+    a.set_unit_strength("guard", 0.5)
+    for _ in range(30):
+        a.step()
+    b = twin(a, b_knobs_of(a))
+    a.set_dispatch_rule("nearest")
+    while a.running:
+        a.step()
+        follow(b, a)
+    assert b.cfg.scenario.dispatch.rule == "nearest" and b.strength.get("guard") == 0.5
+    assert _outcome(b) == _outcome(a)

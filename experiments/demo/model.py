@@ -133,6 +133,8 @@ class DemoModel(DistrictModel):
         # Each dispute's own entries, kept whole for its case story (the log keeps the latest
         # 500 of all).  Set before the model is built: building it may already log.
         self.stories: dict[int, list[tuple]] = {}
+        # Every change of the live knobs: (minute, knobs() after it), for copy B to replay.
+        self.knob_log: list[tuple[float, dict]] = []
         super().__init__(parse_config(cfg), narrative=True)
         # Live knob settings, so the page can show them (the model keeps only their effect).
         self.strength: dict[str, float] = {}
@@ -281,6 +283,8 @@ class DemoModel(DistrictModel):
         super().log(key, **params)
         if key in DISPUTE_KEYS and self.narrative is not None:
             self.stories.setdefault(params["id"], []).append((self.env.now, key, params))
+        elif key == "knob":
+            self.knob_log.append((self.env.now, self.knobs()))
 
     # ------------------------------------------------------------------ live knobs
 

@@ -1,9 +1,10 @@
 """"Run side by side": a second copy B of the page's run, same seed and timeline, other knobs.
 
 B is built from A's Reset parameters, so both draw the same calls and disputes (common random
-numbers); it runs from the start with A's live knobs as they are now and the trainer's B
-settings (mentoring, unified platform, police strength).  After each of A's steps B runs to
-A's minute, so the two always show the same clock and every difference comes from the knobs.
+numbers).  B has its own mentoring, unified-platform and police-strength knobs, from the start;
+every other knob change A made (dispatch rule, other forces' strength, ...) B makes at the same
+minute, before B is switched on as after.  After each of A's steps B runs to A's minute, so the
+two always show the same clock and every difference comes from B's own knobs.
 """
 
 from __future__ import annotations
@@ -20,27 +21,43 @@ COLOURS = {"a": "#1f77b4", "b": "#d62728"}
 
 
 def twin(a: DemoModel, b_knobs: dict) -> DemoModel:
-    """A fresh copy of `a`'s run with `a`'s live knobs, then `b_knobs` (keys: "mentoring",
-    "platform", "police" as a share 0..1), run to `a`'s minute."""
+    """A fresh copy of `a`'s run with `b_knobs` (keys: "mentoring", "platform", "police" as a
+    share 0..1) from the start and `a`'s other knob changes at their minutes, run to `a`'s
+    minute."""
     b = DemoModel(**a.params)
-    knobs = a.knobs()
-    knobs["strength"] = dict(knobs["strength"])
-    knobs["mentoring"] = b_knobs["mentoring"]
-    knobs["platform"] = b_knobs["platform"]
-    # Set only if it differs: a strength knob takes over the roster (even at 100 %).
-    if b_knobs["police"] != knobs["strength"].get("police", 1.0):
-        knobs["strength"]["police"] = b_knobs["police"]
-    b.apply_knobs(knobs)
-    # Catch up through A's recorded minutes, so the charts have B's points where A's are.
-    for row in a.timeseries:
-        _run_to(b, row["t_min"])
+    b.taken_from_a = 0        # how many of A's knob changes B has made
+    _take(b, b.knobs(), b_knobs)
+    # Catch up through A's recorded minutes (so the charts have B's points where A's are) and
+    # the minutes A changed a knob.
+    for minute in sorted({row["t_min"] for row in a.timeseries} | {m for m, _ in a.knob_log}):
+        _run_to(b, minute)
+        _catch_up(b, a)
     follow(b, a)
     return b
 
 
 def follow(b: DemoModel, a: DemoModel) -> None:
-    """Run `b` to `a`'s minute (after each of A's steps)."""
+    """Make A's knob changes since the last call, then run `b` to `a`'s minute (after each of
+    A's steps)."""
+    _catch_up(b, a)
     _run_to(b, a.now)
+
+
+def _catch_up(b: DemoModel, a: DemoModel) -> None:
+    own = b_knobs_of(b)
+    while b.taken_from_a < len(a.knob_log) and a.knob_log[b.taken_from_a][0] <= b.now:
+        _take(b, a.knob_log[b.taken_from_a][1], own)
+        b.taken_from_a += 1
+
+
+def _take(b: DemoModel, knobs: dict, own: dict) -> None:
+    """Set `knobs` on B, except B's own (mentoring, platform, police strength)."""
+    knobs = {**knobs, "strength": dict(knobs["strength"]), "mentoring": own["mentoring"],
+             "platform": own["platform"], "tick": b.tick_minutes}
+    # Set only if it differs: a strength knob takes over the roster (even at 100 %).
+    if own["police"] != knobs["strength"].get("police", 1.0):
+        knobs["strength"]["police"] = own["police"]
+    b.apply_knobs(knobs)
 
 
 def _run_to(b: DemoModel, minute: float) -> None:
