@@ -220,6 +220,20 @@ def test_staff_shortage_queues_calls_at_its_seed(on_timeline):
     assert p90_3 > 1.5 * p90_2, (p90_2, p90_3)
     assert n3 <= n2 * 1.2
 
+    # What the page's histogram shows: the run's first responses over 20 minutes, on day 3.
+    def slow(day):
+        return [i for i in m.desk.incidents if i.source != "patrol" and (day - 1) * 1440
+                <= i.t_reported < day * 1440 and i.t_arrived - i.t_reported > 20]
+    assert not slow(1) and not slow(2) and len(slow(3)) >= 2
+
+
+def test_the_festival_fight_waits_and_its_caller_gives_up_at_its_seed(festival):
+    # The teaching note: every car busy or at its meal at 22:30, no unit reaches the fight.
+    m = _at_named_seed(festival, "festival_night")
+    fight = next(i for i in m.desk.incidents if i.source == "call" and i.priority == 1
+                 and i.t_reported == 1440 + 22.5 * 60)
+    assert fight.abandoned and math.isnan(fight.t_dispatched)
+
 
 def _calls(m, kinds=None):
     return [(i.t_reported, i.kind, i.caller) for i in m.desk.incidents
