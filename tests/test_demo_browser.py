@@ -327,6 +327,9 @@ def test_pause_and_language_answer_at_full_speed(server):
         assert "运行结束" in page.locator(_id("run-over")).inner_text()
         _clock_is(page, "第4天 00:00")
         assert page.locator(_id("play")).is_disabled() and page.locator(_id("step")).is_disabled()
+        # Play stopped with the run: Pause has nothing left to pause.
+        page.wait_for_function("() => document.querySelector('[data-testid=pause]').disabled",
+                               timeout=10_000)
         browser.close()
     print(f"latency at full speed: pause {latencies['pause']:.2f} s, "
           f"language {latencies['lang']:.2f} s")

@@ -313,6 +313,9 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
             traceback.print_exc()
             error.set(f"{type(exc).__name__}: {exc}")
             playing.set(False)
+            return
+        if not stop.is_set() and not model.value.running:
+            playing.set(False)      # the run is over: Play is off, Pause has nothing to pause
 
     def start_playing():
         """A play thread while `playing`; stopped when it flips back or the tab closes.  Not
@@ -358,7 +361,7 @@ def ControlsCard(model, copy_b, playing, interval, per_frame, reset_params, defa
                             items=[{"text": t("n_minutes", lang, n=m), "value": m}
                                    for m in TICKS], on_v_model=set_tick)
         with solara.v.Html(tag="div", attributes=tid("speed")):
-            solara.SliderInt(t("play_interval", lang), value=interval, min=1, max=500, step=10,
+            solara.SliderInt(t("play_interval", lang), value=interval, min=0, max=500, step=10,
                              thumb_label="always")
         solara.SliderInt(t("per_frame", lang), value=per_frame, min=1, max=24,
                          thumb_label="always")
