@@ -386,3 +386,18 @@ def test_side_by_side_replays_a_s_other_knob_changes_at_their_minutes(festival):
         follow(b, a)
     assert b.cfg.scenario.dispatch.rule == "nearest" and b.strength.get("guard") == 0.5
     assert _outcome(b) == _outcome(a)
+
+
+def test_the_page_opens_with_the_midnight_crews_on_the_map(festival):
+    # Minute 0's events run when the model is built (as the first step would run them), so
+    # the map is not empty until the first Step.
+    m = festival()
+    assert m.now == 0.0
+    on = [u for u in m.units if u.on_duty]
+    assert on and all(m.district.cell_at(*m.shown_xy(u)) >= 0 for u in on)
+    # The same run as one built by stepping from an untouched clock.
+    ticked = _run(festival, 30)
+    m.set_tick(30)
+    while m.running:
+        m.step()
+    assert _outcome(m) == _outcome(ticked)

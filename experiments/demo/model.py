@@ -156,6 +156,10 @@ class DemoModel(DistrictModel):
             return drive
 
         self.travel.trip = trip
+        # The crews on at midnight go on duty at minute 0: run that minute's events now (as the
+        # first step would, in the same order), so the page opens with its units on the map.
+        while self.env.peek() <= 0:
+            self.env.step()
 
     def knobs(self) -> dict:
         """The live knobs' settings, to carry over a Reset."""
