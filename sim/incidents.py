@@ -244,18 +244,15 @@ class CallArrivals:
             self._call(rng.random(self.WIDTH).tolist(), grids)
 
     def _call(self, u: list[float], grids: set[int] | None = None) -> None:
-        model = self.model
+        model, district = self.model, self.model.district
         kind_i = min(bisect_right(self.kind_cum, u[self.KIND] * self.kind_cum[-1]),
                      len(self.kinds) - 1)
         kind = self.kinds[kind_i]
         x, y, hotspot, caller = self.places.draw(u[self.CALLER], u[self.WHERE], u[self.SPOT],
                                                  u[self.X], u[self.Y])
-        if grids is not None:
-            district = model.district
-            if int(district.cell_grid[district.cell_at(x, y)]) not in grids:
-                return
+        if grids is not None and int(district.cell_grid[district.cell_at(x, y)]) not in grids:
+            return
         if kind.deterrable and self.cfg.deterrence > 0:
-            district = model.district
             presence = self.presence
             intensity = (presence.at_hotspot(hotspot) if hotspot >= 0 and presence.radius > 0
                          else presence.in_grid(int(district.cell_grid[district.cell_at(x, y)])))

@@ -62,8 +62,9 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
     close_days = (closed.t_closed - closed.t_raised) / DAY
     first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
     if now is not None:
-        waiting = disputes[(disputes.outcome == "open") & disputes.t_first_session.isna()]
-        first_wait = pd.concat([first_wait, (now - waiting.t_raised) / DAY])
+        still_open = disputes[disputes.outcome == "open"]
+        open_days = (now - still_open.t_raised) / DAY
+        first_wait = pd.concat([first_wait, open_days[still_open.t_first_session.isna()]])
     years = days / 365.0
     return {
         "disputes_raised": float(len(disputes)),
@@ -76,7 +77,7 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
         "time_to_settle_p50_days": _q(settle_days, 0.5),
         "time_to_settle_p90_days": _q(settle_days, 0.9),
         "closed_within_30_days_share": (
-            survival.km_share_by(*survival.close_days(disputes, now), t=30.0) if now is not None
+            survival.km_share_by(close_days, open_days, t=30.0) if now is not None
             else _share(close_days <= 30.0)),
         "mean_wait_first_session_days": float(first_wait.mean()) if len(first_wait) else math.nan,
         "escalation_rate": rates["escalation_rate"],

@@ -81,16 +81,6 @@ def km_share_by(events, censored=(), t: float = 0.0) -> float:
     return float(cdf.evaluate(t))
 
 
-def close_days(disputes, now: float) -> tuple[np.ndarray, np.ndarray]:
-    """(events, censored) in days for time to close a mediation (any outcome); cases
-    redirected at intake are not mediations and are left out."""
-    outcome = np.asarray(disputes["outcome"]).astype(str)
-    raised = np.asarray(disputes["t_raised"], dtype=float)
-    closed = np.asarray(disputes["t_closed"], dtype=float)
-    ended = (outcome != "open") & (outcome != "redirected")
-    return (closed - raised)[ended] / DAY, (now - raised)[outcome == "open"] / DAY
-
-
 def settle_days(disputes, now: float) -> tuple[np.ndarray, np.ndarray]:
     """(events, censored) in days for time to settle; ``now`` is the run's end in minutes.
 

@@ -470,6 +470,10 @@ def _story_line(text: str) -> None:
     solara.v.Html(tag="div", children=[text])
 
 
+def _unit_named(model, name: str):
+    return next((u for u in model.units if u.name == name), None)
+
+
 @solara.component
 def CaseStory(model, selected, on_pick):
     """The followed case's story: an incident's (reported, dispatched with unit and ETA,
@@ -500,7 +504,7 @@ def CaseStory(model, selected, on_pick):
         if not math.isnan(inc.t_dispatched):
             arrival = inc.t_arrived
             if math.isnan(arrival):   # still on the way: its drive knows when it arrives
-                unit = next((u for u in model.units if u.name == inc.unit_id), None)
+                unit = _unit_named(model, inc.unit_id)
                 if unit is not None and unit.trip is not None and unit.incident is inc:
                     arrival = unit.trip.t1
             eta = arrival - inc.t_dispatched
@@ -653,7 +657,7 @@ def _picked_case(model, kind: str, ident):
     job of the unit clicked (None if it has none)."""
     if kind in ("incident", "dispute"):
         return (kind, int(ident))
-    unit = next((u for u in model.units if u.name == ident), None)
+    unit = _unit_named(model, ident)
     if unit is None or unit.incident is None:
         return None
     return ("incident", unit.incident.incident_id)
