@@ -33,6 +33,7 @@ class PatrolUnit(mesa.Agent):
         self.off_after_job = False          # shift ended while busy: go home after this job
         self.shift_token = 0                # bumps at each shift start; stale stories stop
         self.clear_event = None             # fires when its job is done (a duty is waiting)
+        self.called = None                  # fires when a P1 call takes it from its duty
         self.x = 0.0
         self.y = 0.0
         self.beat_x = 0.0                   # the patrol point it returns to after a job
@@ -74,8 +75,27 @@ class PatrolUnit(mesa.Agent):
                 # lapses and the unit patrols until it goes off.
                 dispatcher.resume(self)
                 return
-            self.state, self.activity = "duty", activity
-            yield env.timeout(min(minutes, end - env.now))
+            left = min(minutes, end - env.now)
+            while left > 0:
+                self.state, self.activity = "duty", activity
+                if not dispatcher.breaks(activity):
+                    yield env.timeout(left)
+                    break
+                # On call: a priority-1 call with no free unit may take it from the duty.
+                called = dispatcher.on_call(self)
+                since = env.now
+                yield env.timeout(left) | called
+                left -= env.now - since
+                if not called.triggered:
+                    dispatcher.off_call(self)
+                    break
+                # The rest of the duty waits until the unit has cleared that call.
+                if not (yield dispatcher.when_clear(self)):
+                    return
+                if env.now >= end:
+                    dispatcher.resume(self)
+                    return
+                left = min(left, end - env.now)
             self.activity = ""
             dispatcher.resume(self)
 

@@ -41,6 +41,12 @@ INF = math.inf
 LEVELS = ("community", "street", "district")
 DISPATCH_RULES = ("own_then_nearest", "own_grid", "nearest", "own_then_lowest_index")
 OVERFLOW_MODES = ("queue", "backup")
+BREAKABLE_DUTIES = ("meal", "post")
+MEALS_ON_CALL = ("a meal is taken on call in many forces: Bellevue WA Police Policy Manual "
+                 "11.00.280 (meal periods 'subject to call'; officers 'prepared to respond to "
+                 "emergency calls'); Fridley MN Police General Order 417 (breaks are 'continual "
+                 "duty', the officer 'responsible for assigned calls'). Jiangbei's practice "
+                 "is not published: off by default (the duty is kept), a policy to try")
 SERVICE_DISTRIBUTIONS = ("lognormal", "exponential")
 FULL_TIME_SPLIT = "the report gives 85 full-time committee mediators in all; the split is ours"
 PART_TIME_SPLIT = "the report gives 717 part-time committee mediators in all; the split is ours"
@@ -785,6 +791,19 @@ class Dispatch(Schema):
                                     ge=0.0, le=1.0, source=ASSUMED, plausible=(0.0, 0.25))
     # Mean minutes a caller waits for a unit to be sent before giving up (exponential), by
     # priority; None: callers never give up.
+    # Duties a priority-1 call may break when no eligible unit is free: the unit leaves its
+    # meal (or post) for the call and takes the rest of the duty once clear.
+    p1_breaks_duties: list[Literal[BREAKABLE_DUTIES]] = param(
+        [], unit="duties (meal, post)", source=ASSUMED, note=MEALS_ON_CALL)
+    duty_breakoff_min: float = param(2.0, unit="min added to the ETA of a unit called from "
+                                     "its duty", ge=0.0, le=60.0, source=ASSUMED,
+                                     plausible=(0.5, 5.0),
+                                     note="leaving the table or the post and back to the car")
+    duty_break_gain_min: float = param(
+        0.0, unit="min sooner than the free unit the rule picks", ge=0.0, le=1440.0,
+        source=ASSUMED, plausible=(0.0, 10.0),
+        note="0: the quickest unit, free or on its duty (its breakoff counted), as a dispatcher "
+             "sends the closest unit to an emergency; 1440: only when no unit is free")
     patience_min: list[Annotated[float, Field(gt=0.0, le=1e6)]] | None = param(
         [30.0, 60.0, 240.0], unit="min (mean), for P1, P2, P3", source=ASSUMED,
         relative=(0.5, 3.0), note="P3 calls are stacked and served later in the shift")
@@ -920,6 +939,7 @@ class Policy(Schema):
     unified_platform: bool | None = param(None, source=LEVER)
     mentoring: bool | None = param(None, source=LEVER)
     overflow: Literal[OVERFLOW_MODES] | None = param(None, source=LEVER)
+    p1_breaks_duties: list[Literal[BREAKABLE_DUTIES]] | None = param(None, source=LEVER)
     screening_factor: float = param(1.0, unit="x proactive screening hours per station (排查)",
                                     ge=0.0, le=100.0, source=LEVER)
 
@@ -1086,6 +1106,8 @@ def apply_policy(run: RunConfig) -> None:
         s.dispatch.overflow = p.overflow
     if p.unified_platform is not None:
         s.dispatch.unified_platform = p.unified_platform
+    if p.p1_breaks_duties is not None:
+        s.dispatch.p1_breaks_duties = list(p.p1_breaks_duties)
     if p.mentoring is not None:
         m.mentoring = p.mentoring
     if p.screening_factor != 1.0:

@@ -12,6 +12,11 @@ A unit type with ``max_eta_min`` (foot patrols) is sent only to calls it reaches
 Priority-3 calls are stacked (left waiting) rather than take a unit able to answer priority 1
 when no more than ``p3_reserve_share`` of the on-duty such units are free.
 
+A priority-1 call may take a unit from a duty listed in ``p1_breaks_duties`` (its meal, its
+post): the quickest such unit by the same rule, ``duty_breakoff_min`` later than its travel,
+when no eligible unit is free or when it arrives ``duty_break_gain_min`` sooner than the free
+unit the rule picks.  The unit takes the rest of the duty once clear.
+
 When no eligible unit is free the incident waits in a priority queue (``overflow: queue``),
 served most urgent first, then oldest first, or is handed to a backup force outside the model
 (``overflow: backup``).
@@ -116,6 +121,10 @@ class Dispatcher:
         self.node = np.zeros(n, dtype=np.int64)
         self.leg = np.zeros(n)
         self.free = np.zeros(n, dtype=bool)
+        self.may_call = np.zeros(n, dtype=bool)  # on a duty a priority-1 call may break
+        # Minutes a unit called from its duty needs to get going, until it clears that job.
+        self.breakoff = [0.0] * n
+        self.duties_broken = 0
         self.grid = np.array([u.home_grid for u in units], dtype=np.int64)
         self.in_grid = [self.grid == g for g in range(n_grids)]
         eligible = {name: tuple(sorted(set(t.priorities))) for name, t in unit_types.items()}
@@ -200,7 +209,8 @@ class Dispatcher:
 
     def eta(self, unit: PatrolUnit, incident) -> float:
         """Minutes until `unit` would reach `incident` if sent now."""
-        return self.handoff(unit, incident) + self.travel_time(unit, incident.x, incident.y)
+        return (self.handoff(unit, incident) + self.breakoff[unit.index]
+                + self.travel_time(unit, incident.x, incident.y))
 
     def _set_free(self, unit: PatrolUnit, free: bool) -> None:
         # The flag lives twice: on the unit for the scalar paths, in `self.free` for the
@@ -222,17 +232,23 @@ class Dispatcher:
             check_reach = self.limited_for[incident.priority]
             if incident.priority == 3 and self.reserve and not self._p3_may_take_p1_units(0):
                 mask = mask & ~self.eligible_mask[1]
+        return self._by_rule(incident, self.free, mask, check_reach)
+
+    def _by_rule(self, incident, available: np.ndarray, mask: np.ndarray, check_reach: bool,
+                 delay: float = 0.0) -> PatrolUnit | None:
+        """The unit the rule picks among the `available` units in `mask`, each `delay`
+        minutes later than its hand-off and travel."""
         if self.rule == "own_then_lowest_index":
             if check_reach and self.travel is not None:
                 # A foot patrol answers only what it reaches in time, whatever the rule.
-                mask = mask & (self.etas(incident) <= self.reach)
-            return self._own_then_lowest_index(incident, mask)
-        ok = self.free & mask
+                mask = mask & (self.etas(incident) + delay <= self.reach)
+            return self._own_then_lowest_index(incident, available & mask)
+        ok = available & mask
         if self.rule == "own_grid":
             ok &= self.in_grid[incident.grid]
         if not ok.any():
             return None
-        eta = self.etas(incident)
+        eta = self.etas(incident) + delay
         if check_reach:
             ok &= eta <= self.reach
         eta = np.where(ok, eta, INF)
@@ -251,12 +267,11 @@ class Dispatcher:
         `spare` more (the unit coming free)."""
         return self.free_p1 + spare > self.reserve * self.on_duty_p1
 
-    def _own_then_lowest_index(self, incident, mask: np.ndarray) -> PatrolUnit | None:
+    def _own_then_lowest_index(self, incident, cand: np.ndarray) -> PatrolUnit | None:
         # Larson's fixed preference list: the own grid's unit, else the lowest-numbered grid's.
         for unit in self.by_grid[incident.grid]:
-            if unit.free and mask[unit.index]:
+            if cand[unit.index]:
                 return unit
-        cand = self.free & mask
         if not cand.any():
             return None
         return self.units[int(np.argmin(np.where(cand, self.grid, np.iinfo(np.int64).max)))]
@@ -266,9 +281,25 @@ class Dispatcher:
     def send(self, incident) -> PatrolUnit | None:
         """The unit sent to `incident` now (assigned to it), or None if none may go."""
         unit = self.find_unit(incident)
+        if incident.priority == 1 and self.may_call.any():
+            called = self._from_duty(incident, unit)
+            if called is not None:
+                self._call_from_duty(called, incident)
+                return called
         if unit is not None:
             self.assign(unit, incident)
         return unit
+
+    def _from_duty(self, incident, free_unit: PatrolUnit | None) -> PatrolUnit | None:
+        """The unit a priority-1 call takes from its duty instead of `free_unit` (None: no
+        unit is free), if any."""
+        delay = self.cfg.duty_breakoff_min
+        unit = self._by_rule(incident, self.may_call, self.eligible_mask[1],
+                             self.limited_for[1], delay)
+        if unit is None or free_unit is None:
+            return unit
+        gain = self.eta(free_unit, incident) - (self.eta(unit, incident) + delay)
+        return unit if gain >= self.cfg.duty_break_gain_min else None
 
     def wait(self, incident) -> simpy.Event | None:
         """For an incident no unit could take: an event that fires with the unit that takes
@@ -301,6 +332,7 @@ class Dispatcher:
     def release(self, unit: PatrolUnit) -> None:
         """The unit has cleared its job and written it up."""
         unit.end_job(self.env.now)
+        self.breakoff[unit.index] = 0.0
         self.busy_by_type[unit.unit_type] -= 1
         self._next(unit, "returning")
 
@@ -333,10 +365,11 @@ class Dispatcher:
                 return
         self._set_free(unit, True)
 
-    def _waiting_for(self, unit: PatrolUnit):
-        """The waiting incident `unit` takes, if any: the most urgent it may answer, then the
-        oldest; a unit of limited reach looks only in its own grid, within its reach."""
-        prios = self.unit_priorities[unit.index]
+    def _waiting_for(self, unit: PatrolUnit, prios: tuple[int, ...] | None = None):
+        """The waiting incident `unit` takes, if any: the most urgent it may answer (of
+        `prios` if given), then the oldest; a unit of limited reach looks only in its own
+        grid, within its reach."""
+        prios = prios or self.unit_priorities[unit.index]
         if (self.reserve and 3 in prios and self.eligible_mask[1][unit.index]
                 and not self._p3_may_take_p1_units(spare=1)):
             prios = tuple(p for p in prios if p != 3)   # the stacked P3 calls wait on
@@ -360,6 +393,36 @@ class Dispatcher:
         a duty), or False if its shift ends first."""
         unit.clear_event = self.env.event()
         return unit.clear_event
+
+    def breaks(self, activity: str) -> bool:
+        """Whether a priority-1 call may take a unit from this duty."""
+        return activity in self.cfg.p1_breaks_duties
+
+    def on_call(self, unit: PatrolUnit) -> simpy.Event:
+        """The unit starts (or goes back to) a duty a priority-1 call may break: an event that
+        fires if one takes it.  A priority-1 call already waiting takes it at once."""
+        unit.called = self.env.event()
+        self.may_call[unit.index] = True
+        if len(self.queue) and self.answers_p1[unit.index]:
+            taken = self._waiting_for(unit, (1,))
+            if taken is not None:
+                incident, event = taken
+                self._call_from_duty(unit, incident)
+                event.succeed(unit)
+        return unit.called
+
+    def off_call(self, unit: PatrolUnit) -> None:
+        self.may_call[unit.index] = False
+        unit.called = None
+
+    def _call_from_duty(self, unit: PatrolUnit, incident) -> None:
+        called = unit.called
+        self.off_call(unit)
+        self.breakoff[unit.index] = self.cfg.duty_breakoff_min
+        self.duties_broken += 1
+        unit.activity = ""
+        self.assign(unit, incident)
+        called.succeed()
 
     def resume(self, unit: PatrolUnit) -> None:
         """The duty is done: back on patrol (or off, if the shift is over)."""
@@ -411,6 +474,7 @@ class Dispatcher:
         if not unit.on_duty:
             return
         unit.end_duty(self.env.now)
+        self.may_call[unit.index] = False        # no longer called from its duty
         self.on_duty_in_grid[unit.home_grid] -= 1
         self.on_duty_p1 -= int(self.eligible_mask[1][unit.index])
         if unit.busy:

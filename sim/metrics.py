@@ -298,5 +298,7 @@ def summarise(model, incidents: pd.DataFrame | IncidentStats,
     metrics.update(link_metrics(model, disputes, days))
     metrics["annual_staffing_cost_yuan"] = staffing_cost(model)
     metrics["deterred_calls"] = float(model.deterred)
+    metrics["duties_broken_per_day"] = (model.dispatcher.duties_broken / days if days > 0
+                                        else math.nan)
     metrics["simulated_days"] = model.env.now / DAY
     return metrics

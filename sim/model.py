@@ -154,6 +154,8 @@ class DistrictModel(mesa.Model):
         yield self.env.timeout(at)
         self.mediation.conflicts.reset_counts()
         self.mediation.police.reset_counts()
+        self.deterred = 0
+        self.dispatcher.duties_broken = 0
 
     def roster(self, crew: list[PatrolUnit], start: float, length: float):
         """SimPy process: a crew's daily shift, on at `start` (minutes past midnight) for

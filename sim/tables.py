@@ -305,6 +305,9 @@ class Metrics(Table):
         required=False)
     deterred_calls: Series[float] = field("calls prevented by patrol presence", "count", ge=0,
                                           required=False)
+    duties_broken_per_day: Series[float] = field(
+        "meals or posts a priority-1 call took a unit from (scenario.dispatch.p1_breaks_duties)"
+        ", per day", "count / day", ge=0, null="run shorter than its warm-up", required=False)
     simulated_days: Series[float] = field("length of the run", "days", ge=0, required=False)
 
 

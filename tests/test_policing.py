@@ -405,3 +405,76 @@ def test_a_unit_off_duty_on_its_way_back_stops_there():
         off_with_a_drive += sum(u.state == "off_duty" and u.trip is not None
                                 for u in model.units)
     assert off_with_a_drive == 0
+
+
+def _meal_model(*overrides):
+    """A small district with no calls or disputes, run until a police unit sits down to its
+    meal: (model, that unit)."""
+    model = Simulation.from_overrides(["scenario=small_district", "sim.days=2",
+                                       "scenario.calls.enabled=false",
+                                       "scenario.disputes.enabled=false",
+                                       "scenario.dispatch.patience_min=null", *overrides]).build()
+    police = [u for u in model.units if u.unit_type == "police"]
+    while True:
+        model.env.run(until=model.env.now + 1.0)
+        eating = [u for u in police if u.activity == "meal"]
+        if eating:
+            return model, eating[0]
+
+
+def _meal_minutes_after(model, unit, minutes: int) -> list[float]:
+    """The minutes of the next `minutes` at which `unit` is at its meal."""
+    seen = []
+    for _ in range(minutes):
+        model.env.run(until=model.env.now + 1.0)
+        if unit.activity == "meal":
+            seen.append(model.env.now)
+    return seen
+
+
+@pytest.mark.parametrize("breaks", [False, True])
+def test_a_p1_call_may_take_a_unit_from_its_meal_which_it_finishes_once_clear(breaks):
+    model, unit = _meal_model(*(["++policy.p1_breaks_duties=[meal]"] if breaks else []))
+    d = model.dispatcher
+    meal = model.cfg.scenario.units["police"].meal_break_min
+    _only_free(model, [])                        # every other unit is out on a job
+    eaten = _meal_minutes_after(model, unit, 10)  # 10-11 minutes into its meal
+    assert len(eaten) == 10
+    t1 = model.env.now
+    kind = model.cfg.scenario.calls.kinds["fight"]
+    inc = model.desk.report("call", "fight", kind, unit.x, unit.y, -1, priority=1)
+    seen = _meal_minutes_after(model, unit, 8 * 60)
+    if not breaks:
+        # The meal is kept: the call waits for it, and the unit eats in one sitting.
+        assert d.duties_broken == 0
+        assert inc.unit_id == unit.name and inc.t_dispatched >= seen[-1]
+        assert seen == list(np.arange(t1 + 1, t1 + 1 + len(seen)))
+        assert len(eaten) + len(seen) == pytest.approx(meal, abs=1.5)
+        return
+    assert d.duties_broken == 1
+    assert inc.unit_id == unit.name and inc.t_dispatched == t1
+    # It leaves at once, the breakoff later than a free unit on the spot would.
+    assert inc.t_arrived - inc.t_reported == pytest.approx(
+        d.handoff_own + d.cfg.duty_breakoff_min + d.travel_time(unit, unit.x, unit.y))
+    # The rest of the meal (26-27 of its 36 minutes) comes once the job is written up.
+    assert seen and not [t for t in seen if t <= inc.t_unit_free]
+    assert seen[0] <= inc.t_unit_free + 1.0
+    rest_ends = inc.t_unit_free + meal - (t1 - (eaten[0] - 1))
+    assert seen[-1] <= rest_ends <= seen[-1] + 1.0 + 1e-9
+    assert len(eaten) + len(seen) == pytest.approx(meal, abs=1.5)
+
+
+def test_a_p1_call_takes_a_unit_from_its_meal_only_when_it_gains_enough():
+    model, unit = _meal_model("++policy.p1_breaks_duties=[meal]")
+    d = model.dispatcher
+    x, y = unit.x, unit.y
+    free = [u for u in model.units if u.free and d.answers_p1[u.index]]
+    quickest_free = min(free, key=lambda u: d.travel_time(u, x, y))
+    inc = _incident(10**6, 1, unit.home_grid, x, y, t=model.env.now)
+    gain = (d.eta(quickest_free, inc)
+            - (d.eta(unit, inc) + d.cfg.duty_breakoff_min))
+    assert d.may_call[unit.index] and gain > 0
+    d.cfg.duty_break_gain_min = gain + 0.1
+    assert d._from_duty(inc, d.find_unit(inc)) is None
+    d.cfg.duty_break_gain_min = gain - 0.1
+    assert d._from_duty(inc, d.find_unit(inc)) is unit

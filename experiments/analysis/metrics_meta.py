@@ -99,6 +99,10 @@ _META: dict[str, Meta] = {
                          "转交后备力量的警情", "police", 0.01, False, "one point of incidents"),
     "abandoned_share": _m(-1, "share", "%", "Callers who gave up waiting", "放弃等待的报警人",
                           "police", 0.01, False, "one point of callers"),
+    # Neither direction: each one is a quicker priority-1 arrival and a meal or post put off.
+    "duties_broken_per_day": _m(0, "count", "/day", "Meals or posts broken for P1 calls",
+                                "因一级警情中断的就餐或岗位", "police", 1.0, False,
+                                "one broken meal or post a day across the district"),
     "cross_grid_share": _m(0, "share", "%", "Dispatched across grid borders", "跨网格派警比例",
                            "police", 0.05, False, "five points: a visible change in practice"),
     # Neither direction: settling on the spot ends a call, referring it starts mediation.
