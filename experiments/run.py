@@ -99,8 +99,7 @@ def format_summary(summary: dict) -> str:
             lines.append(f"{label:<36}{summary['structure'][key]:>12}"
                          + (f"{reported.STRUCTURE[key]:>12}" if calibrated else ""))
     if own_map:
-        lines += [f"{'units: ' + key.removeprefix('units_').replace('_', ' '):<36}{n:>12}"
-                  for key, n in summary["structure"].items() if key.startswith("units_")]
+        lines += _own_map_lines(summary)
     for key, label, fmt in TABLE:
         if key not in metrics:
             continue
@@ -119,6 +118,26 @@ OWN_DISTRICT_NOTE = (
     "(your district's folder sets the map, residents and roads; staffing and rates come from "
     "scenario {scenario}: set scenario.units.<type>.per_shift, scenario.mediators.* and "
     "scenario.grids.count for your district, see conf/districts/README.md)")
+
+
+def _own_map_lines(summary: dict) -> list[str]:
+    """Residents, where the grids came from, and each unit type's strength (per shift times
+    shifts) for a run on a district folder."""
+    structure = summary["structure"]
+    scenario = summary.get("config", {}).get("scenario", {})
+    lines = [f"{'residents':<36}{structure.get('residents', 0):>12,}"]
+    if structure.get("grids_from_file"):
+        lines.append("  (patrol grids from the folder's grids.geojson; scenario.grids.count is "
+                     "not used, policy.grids=N redraws N)")
+    for key, n in structure.items():
+        if not key.startswith("units_"):
+            continue
+        name = key.removeprefix("units_")
+        unit = scenario.get("units", {}).get(name, {})
+        shifts = len(unit.get("shifts", ())) if unit.get("shift_hours", 0) < 24 else 1
+        how = f" ({unit['per_shift']} x {shifts} shifts)" if unit and shifts > 1 else ""
+        lines.append(f"{'units: ' + name.replace('_', ' ') + how:<36}{n:>12}")
+    return lines
 
 
 def _own_district(summary: dict) -> str | None:

@@ -130,6 +130,7 @@ def structure(model: DistrictModel) -> dict[str, int]:
         "xiaoma_full_time": sum(m.kind == "xiaoma" for m in meds),
         "working_groups": len(model.mediation.group_pools),
         "residents": model.residents.n,
+        "grids_from_file": bool(model.district.map_key[2]),   # the folder's grids.geojson
         **{f"units_{k}": v for k, v in units.items()},
     }
 

@@ -401,3 +401,16 @@ def test_the_page_opens_with_the_midnight_crews_on_the_map(festival):
     while m.running:
         m.step()
     assert _outcome(m) == _outcome(ticked)
+
+
+def test_reset_grid_count_redraws_a_folder_with_its_own_grids(monkeypatch):
+    # river_town's grids.geojson has 2 grids: Reset shows 2, and asking for 3 redraws 3
+    # (the folder's file would otherwise fix the count whatever the page asked).
+    monkeypatch.setenv(demo.ENV_OVERRIDES, '["scenario.district.path=tests/data/river_town"]')
+    demo.base_setup.cache_clear()
+    try:
+        assert demo.defaults()["grids"] == 2
+        assert demo.DemoModel(grids=2).district.n_grids == 2
+        assert demo.DemoModel(grids=3).district.n_grids == 3
+    finally:
+        demo.base_setup.cache_clear()

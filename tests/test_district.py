@@ -96,6 +96,10 @@ def test_bring_your_own_district_runs_from_the_command_line(tmp_path):
     assert summary["calibration"] is None
     assert f"district {RIVER_TOWN}" in proc.stdout and "reported" not in proc.stdout
     assert "staffing and rates come from scenario jiangbei" in proc.stdout
+    # Strength as per shift times shifts; the grids' source, since the count is not used.
+    assert "units: police (45 x 3 shifts)" in proc.stdout
+    assert "patrol grids from the folder's grids.geojson" in proc.stdout
+    assert s["grids_from_file"] is True
     feats = json.loads((out / "district.geojson").read_text())["features"]
     comms = [f for f in feats if f["properties"]["layer"] == "community"]
     assert [f["properties"]["name"] for f in comms] == ["Willow", "Mill", "Ferry", "Orchard"]

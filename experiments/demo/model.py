@@ -76,6 +76,9 @@ def demo_config(seed: int, timeline: str, grids: int, police: int, guards: int,
     s = cfg["scenario"]
     cfg["seed"] = int(seed)
     s["grids"]["count"] = int(grids)
+    if int(grids) != grid_count(base):
+        # A folder's grids.geojson fixes the count unless the policy redraws the grids.
+        cfg.setdefault("policy", {})["grids"] = int(grids)
     if "police" in s["units"]:
         s["units"]["police"]["per_shift"] = int(police)
     if "guard" in s["units"]:
@@ -109,11 +112,17 @@ def reset_params(current: dict, asked: dict) -> dict:
     return params
 
 
+def grid_count(cfg: dict) -> int:
+    """The patrol grids a config builds: a district folder's grids.geojson sets the count
+    unless the policy redraws."""
+    return parse_config(copy.deepcopy(cfg)).scenario.grids.count
+
+
 def defaults() -> dict:
     """The Reset parameters of the command line's config."""
     cfg, timeline = base_setup()
     s = cfg["scenario"]
-    return {"seed": cfg["seed"], "timeline": timeline, "grids": s["grids"]["count"],
+    return {"seed": cfg["seed"], "timeline": timeline, "grids": grid_count(cfg),
             "police": s["units"].get("police", {}).get("per_shift", 0),
             "guards": s["units"].get("guard", {}).get("per_shift", 0),
             "part_time": s["mediators"]["community_part_time"]}
