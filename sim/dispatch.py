@@ -401,7 +401,7 @@ class Dispatcher:
     def on_call(self, unit: PatrolUnit) -> simpy.Event:
         """The unit starts (or goes back to) a duty a priority-1 call may break: an event that
         fires if one takes it.  A priority-1 call already waiting takes it at once."""
-        unit.called = self.env.event()
+        called = unit.called = self.env.event()
         self.may_call[unit.index] = True
         if len(self.queue) and self.answers_p1[unit.index]:
             taken = self._waiting_for(unit, (1,))
@@ -409,7 +409,7 @@ class Dispatcher:
                 incident, event = taken
                 self._call_from_duty(unit, incident)
                 event.succeed(unit)
-        return unit.called
+        return called
 
     def off_call(self, unit: PatrolUnit) -> None:
         self.may_call[unit.index] = False

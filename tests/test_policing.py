@@ -478,3 +478,15 @@ def test_a_p1_call_takes_a_unit_from_its_meal_only_when_it_gains_enough():
     assert d._from_duty(inc, d.find_unit(inc)) is None
     d.cfg.duty_break_gain_min = gain - 0.1
     assert d._from_duty(inc, d.find_unit(inc)) is unit
+
+
+def test_a_unit_sitting_down_to_its_meal_takes_a_waiting_p1_call_at_once():
+    model, unit = _meal_model("++policy.p1_breaks_duties=[meal]")
+    d = model.dispatcher
+    d.off_call(unit)
+    inc = _incident(10**6, 1, unit.home_grid, unit.x, unit.y, t=model.env.now)
+    waiting = d.wait(inc)
+    called = d.on_call(unit)
+    assert called.triggered and waiting.triggered and waiting.value is unit
+    assert unit.incident is inc and not d.may_call[unit.index] and d.duties_broken == 1
+    model.env.run(until=model.env.now + 1)      # the meal's process follows the unit
