@@ -411,6 +411,12 @@ class Dispatcher:
                 event.succeed(unit)
         return called
 
+    def drop_off_call(self) -> None:
+        """After the breakable duties changed: units on a duty no longer listed are not."""
+        for i in np.flatnonzero(self.may_call).tolist():
+            if not self.breaks(self.units[i].activity):
+                self.off_call(self.units[i])
+
     def off_call(self, unit: PatrolUnit) -> None:
         self.may_call[unit.index] = False
         unit.called = None

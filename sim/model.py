@@ -18,7 +18,7 @@ from agents.mediator import KINDS as MEDIATOR_KINDS
 from agents.patrol_unit import PatrolUnit
 from agents.resident import Residents
 from sim.clock import DAY
-from sim.config import RunConfig
+from sim.config import BREAKABLE_DUTIES, RunConfig
 from sim.dispatch import Dispatcher
 from sim.geography import Grouping, largest_remainder, load_district
 from sim.incidents import CallArrivals, Incident, IncidentDesk, PatrolFinds
@@ -325,6 +325,14 @@ class DistrictModel(mesa.Model):
 
     def set_mentoring(self, on: bool) -> None:
         self.cfg.scenario.mediators.mentoring = on
+
+    def set_meals_on_call(self, on: bool) -> None:
+        """Let priority-1 calls take units from their meal breaks (from the next meal on), or
+        stop it (units at their meal now are left to eat)."""
+        d = self.cfg.scenario.dispatch
+        duties = set(d.p1_breaks_duties) - {"meal"} | ({"meal"} if on else set())
+        d.p1_breaks_duties = [x for x in BREAKABLE_DUTIES if x in duties]
+        self.dispatcher.drop_off_call()
 
     # ------------------------------------------------------------------ narrative
 

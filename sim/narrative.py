@@ -72,7 +72,8 @@ WORDS = {
         "dispute_violence": "纠纷激化", "dispute": "纠纷报警", "dispute_repeat": "纠纷重复报警",
         # trainer's knobs
         "dispatch_rule": "派警规则", "unified_platform": "统一指挥平台", "mentoring": "老马带小马",
-        "tick_minutes": "每步分钟数", "police": "民警巡逻车在岗比例", "guard": "巡防队员在岗比例",
+        "meals_on_call": "就餐可出警", "tick_minutes": "每步分钟数", "police": "民警巡逻车在岗比例",
+        "guard": "巡防队员在岗比例",
         "part_time": "兼职调解员在岗比例", "xiaoma": "小马调解员在岗比例", "on": "开", "off": "关",
         "own_grid": "仅本网格", "own_then_nearest": "先本网格后最近", "nearest": "最近单位",
         # mediator kinds and a session's result

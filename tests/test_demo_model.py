@@ -235,6 +235,32 @@ def test_the_festival_fight_waits_and_its_caller_gives_up_at_its_seed(festival):
     assert fight.abandoned and math.isnan(fight.t_dispatched)
 
 
+def test_side_by_side_with_meals_on_call_a_unit_leaves_its_meal_for_the_festival_fight(festival):
+    # The teaching note's question answered: B, the same night with meals on call, sends a
+    # car from its meal to the 22:30 fight that A's caller gave up on.
+    from experiments.demo.side_by_side import b_knobs_of, follow, twin
+
+    a = festival()
+    a.set_tick(60)
+    b = twin(a, {**b_knobs_of(a), "meals": True})
+    assert b_knobs_of(b)["meals"] and not b_knobs_of(a)["meals"]
+    while a.running:
+        a.step()
+        follow(b, a)
+
+    def fight(m):
+        return next(i for i in m.desk.incidents if i.source == "call" and i.priority == 1
+                    and i.t_reported == 1440 + 22.5 * 60)
+
+    assert fight(a).abandoned and not fight(b).abandoned
+    assert fight(b).t_dispatched == fight(b).t_reported and fight(b).t_arrived < math.inf
+    assert a.dispatcher.duties_broken == 0 < b.dispatcher.duties_broken
+    # The same calls, but those patrols deter (the cars' time on patrol moves with their meals).
+    fixed = {k for k, v in a.cfg.scenario.calls.kinds.items() if not v.deterrable}
+    assert _calls(b, fixed) == _calls(a, fixed) and _calls(a, fixed)
+    assert any(e[1] == "knob" and e[2]["knob"] == "meals_on_call" for e in b.narrative)
+
+
 def _calls(m, kinds=None):
     return [(i.t_reported, i.kind, i.caller) for i in m.desk.incidents
             if i.source == "call" and (kinds is None or i.kind in kinds)]

@@ -150,6 +150,8 @@ def PolicyCard(model, lang: str):
                       on_value=_act(model.set_unified_platform))
         solara.Switch(label=t("mentoring", lang), value=s.mediators.mentoring,
                       on_value=_act(model.set_mentoring))
+        solara.Switch(label=t("meals_on_call", lang), value="meal" in s.dispatch.p1_breaks_duties,
+                      on_value=_act(model.set_meals_on_call))
         for unit_type in ("police", "guard"):
             if unit_type in s.units:
                 solara.SliderInt(
@@ -189,6 +191,9 @@ def SideBySideCard(model, copy_b, lang: str):
                       on_value=_act(b.set_mentoring))
         solara.Switch(label=f"B: {t('unified_platform', lang)}",
                       value=s.dispatch.unified_platform, on_value=_act(b.set_unified_platform))
+        solara.Switch(label=f"B: {t('meals_on_call', lang)}",
+                      value="meal" in s.dispatch.p1_breaks_duties,
+                      on_value=_act(b.set_meals_on_call))
         if "police" in s.units:
             solara.SliderInt(f"B: {t('strength', lang, what=t('police', lang))}",
                              value=int(round(b.strength.get("police", 1.0) * 100)), min=0,
@@ -208,7 +213,8 @@ def SideBySidePanel(a, b, playing: bool = False):
                     style={**BOLD, "font-size": "16px"})
         solara.v.Html(tag="div", class_="sbs-knobs", children=[t(
             "sbs_knobs", lang, mentoring=onoff[k["mentoring"]], platform=onoff[k["platform"]],
-            police=k["police"], rule=t(b.cfg.scenario.dispatch.rule, lang))])
+            meals=onoff[k["meals"]], police=k["police"],
+            rule=t(b.cfg.scenario.dispatch.rule, lang))])
         with solara.Columns([4, 4, 4]):
             sa, sb = summary(a), summary(b)
 

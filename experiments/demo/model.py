@@ -174,7 +174,8 @@ class DemoModel(DistrictModel):
         """The live knobs' settings, to carry over a Reset."""
         s = self.cfg.scenario
         return {"rule": s.dispatch.rule, "platform": s.dispatch.unified_platform,
-                "mentoring": s.mediators.mentoring, "strength": dict(self.strength),
+                "mentoring": s.mediators.mentoring,
+                "meals": "meal" in s.dispatch.p1_breaks_duties, "strength": dict(self.strength),
                 "tick": self.tick_minutes}
 
     def apply_knobs(self, k: dict) -> None:
@@ -186,6 +187,8 @@ class DemoModel(DistrictModel):
             self.set_unified_platform(k["platform"])
         if k["mentoring"] != s.mediators.mentoring:
             self.set_mentoring(k["mentoring"])
+        if k["meals"] != ("meal" in s.dispatch.p1_breaks_duties):
+            self.set_meals_on_call(k["meals"])
         for what, share in k["strength"].items():
             if what in ("police", "guard", "armed_patrol", "rapid_response"):
                 self.set_unit_strength(what, share)
@@ -322,6 +325,10 @@ class DemoModel(DistrictModel):
     def set_mentoring(self, on: bool) -> None:
         super().set_mentoring(on)
         self.log("knob", knob="mentoring", value="on" if on else "off")
+
+    def set_meals_on_call(self, on: bool) -> None:
+        super().set_meals_on_call(on)
+        self.log("knob", knob="meals_on_call", value="on" if on else "off")
 
     def set_tick(self, minutes: int) -> None:
         self.tick_minutes = float(minutes)

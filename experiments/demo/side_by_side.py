@@ -1,7 +1,8 @@
 """"Run side by side": a second copy B of the page's run, same seed and timeline, other knobs.
 
 B is built from A's Reset parameters, so both draw the same calls and disputes (common random
-numbers).  B has its own mentoring, unified-platform and police-strength knobs, from the start;
+numbers).  B has its own mentoring, unified-platform, meals-on-call and police-strength knobs,
+from the start;
 every other knob change A made (dispatch rule, other forces' strength, ...) B makes at the same
 minute, before B is switched on as after.  After each of A's steps B runs to A's minute, so the
 two always show the same clock and every difference comes from B's own knobs.
@@ -21,9 +22,9 @@ COLOURS = {"a": "#1f77b4", "b": "#d62728"}
 
 
 def twin(a: DemoModel, b_knobs: dict) -> DemoModel:
-    """A fresh copy of `a`'s run with `b_knobs` (keys: "mentoring", "platform", "police" as a
-    share 0..1) from the start and `a`'s other knob changes at their minutes, run to `a`'s
-    minute."""
+    """A fresh copy of `a`'s run with `b_knobs` (keys: "mentoring", "platform", "meals",
+    "police" as a share 0..1) from the start and `a`'s other knob changes at their minutes,
+    run to `a`'s minute."""
     b = DemoModel(**a.params)
     b.taken_from_a = 0        # how many of A's knob changes B has made
     _take(b, b.knobs(), b_knobs)
@@ -51,9 +52,9 @@ def _catch_up(b: DemoModel, a: DemoModel) -> None:
 
 
 def _take(b: DemoModel, knobs: dict, own: dict) -> None:
-    """Set `knobs` on B, except B's own (mentoring, platform, police strength)."""
+    """Set `knobs` on B, except B's own (mentoring, platform, meals, police strength)."""
     knobs = {**knobs, "strength": dict(knobs["strength"]), "mentoring": own["mentoring"],
-             "platform": own["platform"], "tick": b.tick_minutes}
+             "platform": own["platform"], "meals": own["meals"], "tick": b.tick_minutes}
     # Set only if it differs: a strength knob takes over the roster (even at 100 %).
     if own["police"] != knobs["strength"].get("police", 1.0):
         knobs["strength"]["police"] = own["police"]
@@ -71,7 +72,7 @@ def _run_to(b: DemoModel, minute: float) -> None:
 def b_knobs_of(b: DemoModel) -> dict:
     """B's settings of the knobs the panel offers."""
     k = b.knobs()
-    return {"mentoring": k["mentoring"], "platform": k["platform"],
+    return {"mentoring": k["mentoring"], "platform": k["platform"], "meals": k["meals"],
             "police": k["strength"].get("police", 1.0)}
 
 

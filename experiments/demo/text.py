@@ -62,6 +62,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "own_then_lowest_index": ("own grid, then lowest index", "先本网格后按序号"),
     "unified_platform": ("Unified platform", "统一指挥平台"),
     "mentoring": ("Mentoring (old horse leads young)", "老马带小马"),
+    "meals_on_call": ("Meals on call (a P1 call may break a meal)",
+                      "就餐可出警（一级警情可打断用餐）"),
     "strength": ("{what} on duty (%)", "{what}在岗比例（%）"),
     "part_time": ("part-time mediators", "兼职调解员"),
     "xiaoma": ("Xiao Ma mediators", "小马调解员"),
@@ -134,10 +136,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "sbs_hint": ("B: same seed and timeline as A, starts with A's knobs and these.",
                  "B：与A相同的随机种子和时间线，沿用A的政策并采用以下设置。"),
     "sbs_title": ("Side by side: A (this run) and B", "并排对比：A（本次运行）与B"),
-    "sbs_knobs": ("B's knobs: mentoring {mentoring}, unified platform {platform}, police "
-                  "{police:.0%}, dispatch {rule}",
-                  "B的政策：老马带小马{mentoring}，统一平台{platform}，民警在岗{police:.0%}，"
-                  "派警规则{rule}"),
+    "sbs_knobs": ("B's knobs: mentoring {mentoring}, unified platform {platform}, meals on "
+                  "call {meals}, police {police:.0%}, dispatch {rule}",
+                  "B的政策：老马带小马{mentoring}，统一平台{platform}，就餐可出警{meals}，"
+                  "民警在岗{police:.0%}，派警规则{rule}"),
     "sbs_open": ("Open disputes", "未结纠纷"),
     "run_a": ("A (this run)", "A（本次运行）"), "run_b": ("B (copy)", "B（副本）"),
     "h_measure": ("", ""), "h_a": ("A", "A"), "h_b": ("B", "B"),
