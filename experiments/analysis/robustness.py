@@ -24,13 +24,15 @@ value between worlds where the verdict flips and worlds where it holds (0.5: no 
 Mann-Whitney); the number with the AUC furthest from 0.5 is the *flip driver*, with the single
 threshold on it that best separates flip from hold (a one-variable, PRIM-like box: "holds in
 12/12 worlds with x < 0.6, 2/8 above").  Separately, the assumed number most correlated
-(Spearman) with the size of the difference is the *effect driver*.  With ~150 numbers and 20
-worlds a strong-looking association arises by chance, so each driver's p-value is multiplied
-by the number of assumptions tested (Bonferroni, the first step of Holm's) and a driver is
-named in the report only when that adjusted p is below 0.05; otherwise the report says no
-single assumption explains the flips (more worlds, or fewer ``params``, sharpen this).  Treat
-a named driver as a lead and confirm it with ``experiments.sensitivity params=<it>`` or a
-sweep over it.
+(Spearman) with the size of the difference is the *effect driver*, with a permutation
+p-value (exact for few worlds, else seeded Monte Carlo; scipy's t approximation gave p = 0 at
+|rho| = 1).  Both use the values the worlds ran with (``worlds.csv``: shares normalised).
+With ~150 numbers and 20 worlds a strong-looking association arises by chance, so each
+driver's p-value is multiplied by the number of assumptions tested (Bonferroni, the first
+step of Holm's) and a driver is named in the report only when that adjusted p is below 0.05;
+otherwise the report says no single assumption explains the flips (more worlds, or fewer
+``params``, sharpen this).  Treat a named driver as a lead and confirm it with
+``experiments.sensitivity params=<it>`` or a sweep over it.
 
 Options (``conf/robustness.yaml``): baseline (a variant label or some of its overrides;
 default the one with policy=baseline, else the first), worlds, seeds (the first n common
@@ -354,14 +356,72 @@ def best_split(values: np.ndarray, holds: np.ndarray, min_side: int = 2
     return out
 
 
+def world_values(plan: Plan) -> np.ndarray:
+    """Worlds x assumptions: the values each world ran with (``worlds.csv``): integers
+    rounded, shares of a table that must sum to 1 after normalisation.  Without recorded
+    worlds (``plan.points`` empty), the sampled values."""
+    sel = plan.selection
+    if plan.points:
+        return np.array([[float(values[a.name]) for a in sel.assumptions]
+                         for values in plan.points.values()], float)
+    lows = np.array([a.low for a in sel.assumptions], float)
+    highs = np.array([a.high for a in sel.assumptions], float)
+    return lows + plan.unit * (highs - lows)
+
+
+PERMUTATION_SEED = 0     # Monte Carlo permutations are seeded: the same report every time
+_BLOCK = 10_000          # permutations per block (memory)
+
+
+def spearman_permutation_p(x: np.ndarray, y: np.ndarray, resamples: int,
+                           seed: int = PERMUTATION_SEED) -> tuple[float, float]:
+    """Spearman's rho of x and y and its two-sided permutation p-value (pairings):
+    exact when n! <= `resamples` (the observed pairing counted), else Monte Carlo with
+    `resamples` seeded random pairings, p = (count + 1) / (resamples + 1).
+
+    scipy's ``spearmanr`` p-value (a t approximation) is 0 at |rho| = 1 and too small in the
+    tail at 20 worlds, so a Bonferroni-adjusted driver was named from noise."""
+    rx = stats.rankdata(x) - (len(x) + 1) / 2
+    ry = stats.rankdata(y) - (len(y) + 1) / 2
+    n = len(x)
+    scale = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    if scale == 0:
+        return math.nan, math.nan
+    rho = float(rx @ ry) / scale
+    bar = abs(rho) * scale * (1 - 1e-9) - 1e-9   # |sum| at least this: as extreme
+    if math.factorial(n) <= resamples:
+        from itertools import permutations
+
+        perms = np.array(list(permutations(ry)), float)
+        return rho, float(np.mean(np.abs(perms @ rx) >= bar))
+    rng = np.random.default_rng(seed)
+    count, left = 0, resamples
+    while left:
+        size = min(left, _BLOCK)
+        perms = rng.permuted(np.tile(ry, (size, 1)), axis=1)
+        count += int(np.sum(np.abs(perms @ rx) >= bar))
+        left -= size
+    return rho, (count + 1) / (resamples + 1)
+
+
+def resamples_for(k: int) -> int:
+    """Monte Carlo permutations enough for p x k to fall well below SIGNIFICANT: the smallest
+    possible p, 1 / (resamples + 1), is a twentieth of SIGNIFICANT / k."""
+    return max(9_999, math.ceil(20 * k / SIGNIFICANT))
+
+
 def drivers(plan: Plan, verdicts: pd.DataFrame, metric: str, variant: str) -> dict:
-    """The flip driver (with its split) and the effect driver for one verdict."""
+    """The flip driver (with its split) and the effect driver for one verdict.
+
+    Both use the values the worlds ran with (:func:`world_values`).  The effect driver is
+    the number with the largest |Spearman rho|; its p-value is a permutation p-value
+    (:func:`spearman_permutation_p`), times k, the number of assumptions tested."""
     sel = plan.selection
     rows = verdicts[(verdicts["metric"] == metric) & (verdicts["variant"] == variant)]
     rows = rows[rows["verdict"] != "inconclusive"]
     worlds = rows["world"].astype(int).to_numpy()
     holds = rows["holds"].astype(bool).to_numpy()
-    u = plan.unit[worlds]
+    u = world_values(plan)[worlds]
     k = u.shape[1]
     out: dict = {"flip_driver": pd.NA, "flip_auc": math.nan, "flip_p": math.nan,
                  "flip_rule": pd.NA, "effect_driver": pd.NA, "effect_rho": math.nan,
@@ -376,19 +436,20 @@ def drivers(plan: Plan, verdicts: pd.DataFrame, metric: str, variant: str) -> di
                    flip_p=min(1.0, float(tests[j, 1]) * k))
         split = best_split(u[:, j], holds)
         if split is not None:
-            t, hb, nb, ha, na = split
-            value = a.low + t * (a.high - a.low)
+            value, hb, nb, ha, na = split
             out["flip_rule"] = (f"holds in {hb}/{nb} worlds with {a.name} < {value:.4g}, "
                                 f"{ha}/{na} above")
     diffs = rows["diff"].to_numpy(float)
     ok = np.isfinite(diffs)
     if ok.sum() >= 3 and np.ptp(diffs[ok]) > 0:
-        tests = np.array([tuple(stats.spearmanr(u[ok, j], diffs[ok]))
-                          if np.ptp(u[ok, j]) > 0 else (math.nan, math.nan) for j in range(k)])
-        if np.isfinite(tests[:, 0]).any():
-            j = int(np.nanargmax(np.abs(tests[:, 0])))
-            out.update(effect_driver=sel.assumptions[j].name, effect_rho=float(tests[j, 0]),
-                       effect_p=min(1.0, float(tests[j, 1]) * k))
+        rhos = np.array([stats.spearmanr(u[ok, j], diffs[ok])[0]
+                         if np.ptp(u[ok, j]) > 0 else math.nan for j in range(k)])
+        if np.isfinite(rhos).any():
+            # Only the strongest is reported; its permutation p-value, times k.
+            j = int(np.nanargmax(np.abs(rhos)))
+            rho, p = spearman_permutation_p(u[ok, j], diffs[ok], resamples_for(k))
+            out.update(effect_driver=sel.assumptions[j].name, effect_rho=rho,
+                       effect_p=min(1.0, p * k))
     return out
 
 
