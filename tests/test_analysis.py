@@ -268,9 +268,10 @@ def test_compare_writes_outputs(sweep, comparison):
 
 # --------------------------------------------------------------------------- ranges & margins
 
-NEAR_ONE = [1.0, 0.9990, 1.0, 1.0, 0.9995, 1.0]
-NEAR_ZERO = [0.0, 0.0, 0.0004, 0.0, 0.0, 0.0]
-RARE_COUNT = [0.0, 0.0, 3.0, 0.0, 0.0, 0.0]
+# 12 seeds: --ci bca needs at least 10 paired seeds.
+NEAR_ONE = [1.0, 0.9990, 1.0, 1.0, 0.9995, 1.0] * 2
+NEAR_ZERO = [0.0, 0.0, 0.0004, 0.0, 0.0, 0.0] * 2
+RARE_COUNT = [0.0, 0.0, 3.0, 0.0, 0.0, 0.0] * 2
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +280,7 @@ def bounded(tmp_path_factory):
     fixed = {"mediation_success_rate": NEAR_ONE, "unreached_share": NEAR_ZERO,
              "violent_turns_per_100k": RARE_COUNT}
     root = make_fake_sweep(tmp_path_factory.mktemp("bounded") / "s", incomplete_jobs=0,
+                           seeds=tuple(range(len(NEAR_ONE))),
                            variants=[FakeVariant(["policy=baseline"], fixed=fixed),
                                      FakeVariant(["policy=x"], fixed={
                                          "mediation_success_rate": NEAR_ONE[::-1],
@@ -306,7 +308,8 @@ def test_intervals_stay_in_range(bounded, ci):
     assert len(table[table["kind"] == "rate"].dropna(subset=["ci_low"]))
     assert (table.loc[~table["is_baseline"], "ci"] == ("BCa" if ci == "bca" else "t")).any()
     row = _row(table, "mediation_success_rate", "policy=baseline")
-    assert row["ci_high"] == 1.0 and row["ci_low"] < row["mean"]
+    assert row["ci_high"] == 1.0 if ci == "t" else row["ci_high"] <= 1.0    # t is cut at 1
+    assert row["ci_low"] < row["mean"]
 
 
 def test_identical_in_every_pair_is_its_own_verdict(bounded):
@@ -391,6 +394,27 @@ def test_compare_names_missing_seeds_and_compares_on_the_seeds_every_variant_has
         assert compare.main([str(root), "--baseline", "policy=baseline", "--by", by]) == 0
         groups = pd.read_csv(root / f"comparison_by_{by}.csv")
         assert groups["n"].max() == 2                    # seeds 0 and 1 only
+
+
+def test_bca_at_few_seeds_is_refused_before_anything_is_written(tmp_path, capsys):
+    # At few seeds BCa calls far too many differences (48 % of null trials at 2 seeds,
+    # 15 % at 5, 10 % at 8; reviewer's R2_bca_false_positive.py): refused below 10 seeds.
+    root = make_fake_sweep(tmp_path / "s", seeds=tuple(range(9)), incomplete_jobs=0)
+    before = sorted(p.name for p in root.iterdir())
+    assert compare.main([str(root), "--ci", "bca"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--ci bca" in err and "has 9" in err
+    with pytest.raises(collect.InputError, match="--ci bca"):
+        report.build_report(root, ci="bca", log=lambda _: None)
+    assert sorted(p.name for p in root.iterdir()) == before
+    runs = collect.load_runs(root)
+    with pytest.raises(collect.InputError, match="has 9"):
+        compare.compare_runs(runs, "policy=baseline", ci="bca")
+    assert compare.main([str(root)]) == 0                  # t is fine
+    # 10 seeds: BCa is allowed.
+    root = make_fake_sweep(tmp_path / "s10", seeds=tuple(range(10)), incomplete_jobs=0)
+    assert compare.main([str(root), "--ci", "bca"]) == 0
+    assert (pd.read_csv(root / "comparison.csv")["ci"].str.lower() == "bca").all()
 
 
 def test_invalid_flag_combination_is_refused_before_anything_is_written(tmp_path, capsys):

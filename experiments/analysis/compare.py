@@ -196,6 +196,43 @@ def check_ci_flags(ci: str, use_holm: bool) -> None:
         raise InputError("--holm reads t-test p values; it cannot be combined with --ci bca")
 
 
+BCA_MIN_SEEDS = 10
+
+
+def check_bca_seeds(runs: pd.DataFrame, ci: str, baseline: str | None = None) -> None:
+    """InputError when ``--ci bca`` would compare fewer than BCA_MIN_SEEDS paired seeds.
+
+    At few seeds the BCa interval is far too narrow (at 2 seeds it is [min, max]): on null
+    paired differences (300 trials; reviewer's ``R2_bca_false_positive.py``) BCa called
+    better/worse in 48 % of trials at 2 seeds, 32 % at 3, 24 % at 4, 15 % at 5 and 10 % at
+    8, where t called 3-7 %.  The count is the seeds the baseline shares with each variant
+    (every variant's seeds in common when no baseline is given); the fewest counts."""
+    if ci != "bca":
+        return
+    seeds = {str(v): set(part["seed"].dropna())
+             for v, part in runs.groupby(runs["variant"].astype(str), sort=False)}
+    if not seeds:
+        return
+    if baseline is not None and baseline in seeds:
+        pairs = min((len(seeds[baseline] & s) for v, s in seeds.items() if v != baseline),
+                    default=len(seeds[baseline]))
+    else:
+        pairs = len(set.intersection(*seeds.values()))
+    if pairs < BCA_MIN_SEEDS:
+        raise InputError(f"--ci bca needs at least {BCA_MIN_SEEDS} paired seeds per "
+                         f"comparison, this sweep has {pairs} (at few seeds BCa calls far too "
+                         f"many differences); use --ci t (the default) or add seeds")
+
+
+def runs_without_writing(sweep: Path) -> pd.DataFrame:
+    """The sweep's runs, read without (re)writing runs.parquet."""
+    from experiments.analysis import collect as _collect
+
+    if _collect._runs_is_stale(sweep):
+        return _collect.collect(sweep, write=False, tables=()).runs
+    return load_runs(sweep)
+
+
 def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | None = None,
                  level: float = 0.95, margins: Mapping[str, float | str] | None = None,
                  ci: str = "t", use_holm: bool = False) -> pd.DataFrame:
@@ -207,6 +244,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     check_ci_flags(ci, use_holm)
     variants = variant_order(runs)
     base = resolve_variant(baseline, variants, constant_overrides(runs))
+    check_bca_seeds(runs, ci, base)
     available = metric_columns(runs)
     if metrics is None:
         metrics = available
@@ -510,6 +548,8 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
         raise InputError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
     check_ci_flags(ci, use_holm)  # before collecting writes anything
     sweep = require_dir(sweep_dir)
+    if ci == "bca":  # enough seeds? also before anything is written
+        check_bca_seeds(common_seed_runs(runs_without_writing(sweep), lambda _: None), ci)
     seed_notes: list[str] = []
 
     def note(line: str) -> None:

@@ -50,6 +50,7 @@ from experiments.analysis.compare import (
     BY_NAMES_ZH,
     COMPARISON_CSV,
     IDENTICAL,
+    check_bca_seeds,
     check_ci_flags,
     common_seed_runs,
     compare_breakdown,
@@ -58,6 +59,7 @@ from experiments.analysis.compare import (
     display_table,
     method_note,
     parse_margins,
+    runs_without_writing,
 )
 from experiments.analysis.plot import (
     FIGURES_DIR,
@@ -336,6 +338,8 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None,
     check_ci_flags(ci, use_holm)  # before collecting writes anything
     text = TEXT[lang]
     sweep = require_dir(sweep_dir)
+    if ci == "bca":  # enough seeds? also before anything is written
+        check_bca_seeds(common_seed_runs(runs_without_writing(sweep), lambda _: None), ci)
     runs = common_seed_runs(load_runs(sweep, log=log).astype({"variant": str}), log)
     variants = variant_order(runs)
     if baseline is None:
