@@ -50,10 +50,12 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
                     now: float | None = None) -> dict[str, float]:
     """Mediation outcomes.  The reported success rate counts the cases taken for mediation
     (not those redirected at intake); `disputes_resolved_share` counts every case raised.
-    Given the run's end `now`, cases still open and waiting for a first session count in the
-    mean wait with their wait so far (a lower bound), and the share closed within 30 days is a
-    Kaplan–Meier share with open cases censored, so a variant whose stations fall behind
-    cannot look quick by leaving its slowest cases out."""
+    A case taken for mediation that left it (turned violent, went to court) before any
+    session counts in the mean wait with its wait until it left.  Given the run's end `now`,
+    cases still open and waiting for a first session count in the mean wait with their wait
+    so far (a lower bound), and the share closed within 30 days is a Kaplan–Meier share with
+    open cases censored, so a variant whose stations fall behind cannot look quick by
+    leaving its slowest cases out."""
     taken = disputes[taken_for_mediation(disputes.outcome)]
     closed = disputes[closed_mediations(disputes.outcome)]
     settled = closed[closed.outcome == "settled"]
@@ -61,6 +63,8 @@ def dispute_metrics(disputes: pd.DataFrame, population: int, days: float,
     settle_days = (settled.t_closed - settled.t_raised) / DAY
     close_days = (closed.t_closed - closed.t_raised) / DAY
     first_wait = (disputes.t_first_session - disputes.t_raised).dropna() / DAY
+    left = closed[closed.t_first_session.isna()]   # left before any session: until it left
+    first_wait = pd.concat([first_wait, ((left.t_closed - left.t_raised) / DAY).dropna()])
     if now is not None:
         still_open = disputes[disputes.outcome == "open"]
         open_days = (now - still_open.t_raised) / DAY

@@ -209,8 +209,10 @@ class Metrics(Table):
         null="no dispute settled or open", required=False,
         display="time_to_settle_p<50|90>_days", alias="time_to_settle_p(50|90)_days")
     mean_wait_first_session_days: Series[float] = field(
-        "mean wait from raising to the first session held; cases still waiting at the end "
-        "count with their wait so far (a lower bound)", "days", ge=0,
+        "mean wait from raising to the first session held; a case that left mediation "
+        "(turned violent, went to court) before any session counts with its wait until it "
+        "left (t_closed), cases still waiting at the end with their wait so far (a lower "
+        "bound)", "days", ge=0,
         null="no session held and none waiting", required=False)
     escalation_rate: Series[float] = field("closed disputes that moved up at least one level",
                                            SHARE, ge=0, le=1, null="no dispute closed",

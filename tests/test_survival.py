@@ -152,6 +152,28 @@ def test_cases_still_waiting_for_a_first_session_count_with_their_wait_so_far():
     assert dispute_metrics(d, 1000, 5.0)["mean_wait_first_session_days"] == pytest.approx(1.5)
 
 
+def test_cases_that_left_mediation_before_any_session_count_with_their_wait_until_then():
+    from sim.metrics import dispute_metrics
+
+    # Reviewer's R6: nine cases served after a day; the tenth waits 20 days and either gets
+    # its session (A) or turns violent before any (B). B must not look quicker than A.
+    rows = {"outcome": ["settled"] * 9, "t_raised": [0.0] * 9,
+            "t_first_session": [1 * DAY] * 9, "t_closed": [3 * DAY] * 9,
+            "escalations": [0] * 9, "amount_yuan": [1e4] * 9, "level": ["community"] * 9}
+
+    def run(outcome: str, first: float) -> float:
+        d = pd.DataFrame({k: [*v, {"outcome": outcome, "t_raised": 0.0,
+                                   "t_first_session": first, "t_closed": 20 * DAY,
+                                   "escalations": 0, "amount_yuan": 1e4,
+                                   "level": "community"}[k]] for k, v in rows.items()})
+        return dispute_metrics(d, 100_000, 30.0, 30 * DAY)["mean_wait_first_session_days"]
+
+    served = run("settled", 20 * DAY)
+    assert served == pytest.approx((9 + 20) / 10)
+    assert run("violent", np.nan) == pytest.approx(served)      # was 1.0: the case left out
+    assert run("court", np.nan) == pytest.approx(served)
+
+
 def test_share_closed_within_a_month_is_a_kaplan_meier_share_with_open_cases_censored():
     from sim.survival import km_share_by
 
