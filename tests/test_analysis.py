@@ -745,6 +745,27 @@ def test_front_drops_variants_that_something_cheaper_matches():
     assert means.loc["same", "response_p90_min_p1"] < means.loc["cheap", "response_p90_min_p1"]
 
 
+def test_front_keeps_a_dearer_variant_when_the_cheaper_one_is_only_not_shown_worse():
+    # Reviewer's R3: halving police gave P1-within-5-min -8.7 pt [-22.2, +4.7], inconclusive,
+    # and that alone took the baseline off the front.  Absence of evidence is not a match.
+    base = [0.40, 0.55, 0.35, 0.60, 0.45, 0.50]
+    cut = [b + d for b, d in zip(base, [-0.25, 0.05, -0.20, 0.10, -0.15, 0.0], strict=True)]
+    runs = _runs({"full": {"p1_within_5min_share": base, "annual_staffing_cost_yuan": [2.0] * 6},
+                  "half": {"p1_within_5min_share": cut, "annual_staffing_cost_yuan": [1.0] * 6}})
+    runs["variant"] = runs["variant"].astype(str)
+    d = plot._paired(runs, "half", "full", "p1_within_5min_share")
+    assert d.low < -0.05 < 0 < d.high                  # could be worse by more than the margin
+    assert plot.front_variants(runs, ["full", "half"], "p1_within_5min_share") == \
+        ["full", "half"]
+    # Shown not worse by the margin (here, equivalent): the cheaper one does take its place.
+    close = [b - 0.001 * (i % 2) for i, b in enumerate(base)]
+    runs = _runs({"full": {"p1_within_5min_share": base, "annual_staffing_cost_yuan": [2.0] * 6},
+                  "half": {"p1_within_5min_share": close,
+                           "annual_staffing_cost_yuan": [1.0] * 6}})
+    runs["variant"] = runs["variant"].astype(str)
+    assert plot.front_variants(runs, ["full", "half"], "p1_within_5min_share") == ["half"]
+
+
 @pytest.fixture(scope="module")
 def mapped(tmp_path_factory):
     root = make_fake_sweep(tmp_path_factory.mktemp("mapped") / "s", incomplete_jobs=0,

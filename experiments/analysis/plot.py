@@ -55,11 +55,14 @@ from experiments.analysis.collect import (
 )
 from experiments.analysis.inference import (
     BETTER,
+    EQUIVALENT,
     IDENTICAL,
     INSUFFICIENT,
+    NON_INFERIOR,
     WORSE,
     mean_ci,
     paired_test,
+    verdict,
 )
 from sim.output import write_bytes
 
@@ -426,12 +429,24 @@ def _same_partition(runs: pd.DataFrame, a: str, b: str) -> bool:
     return pairs[a].is_unique and pairs[b].is_unique
 
 
+# Paired verdicts (A - B on the effect) by which a variant A that costs no more than B
+# matches B: shown not worse by more than the metric's margin, or better.
+_MATCHES = (BETTER, EQUIVALENT, NON_INFERIOR, IDENTICAL)
+
+
 def front_variants(runs: pd.DataFrame, variants: Sequence[str], effect: str,
-                   cost: str = "annual_staffing_cost_yuan", level: float = 0.95) -> list[str]:
-    """Variants no other variant matches for less: B is dropped when some A costs at most as
-    much and is not detectably worse on ``effect`` (paired interval), and A is either cheaper
-    or detectably better. Noise alone never makes a front."""
-    sign = metrics_meta.direction(effect) or -1
+                   cost: str = "annual_staffing_cost_yuan", level: float = 0.95,
+                   margin: float | str | None = None) -> list[str]:
+    """Variants nothing cheaper matches: B is dropped only when some A costs at most as much
+    and the paired evidence shows A is not worse than B on ``effect`` by the metric's margin
+    (the paired verdict of A against B, read as ``compare`` reads it, is better, equivalent,
+    non-inferior or identical in every pair), and A is either cheaper or detectably better.
+
+    An inconclusive comparison (too few seeds to rule out harm of a margin or more) removes
+    nothing: low power must not take a variant off the front.  ``margin`` defaults to the
+    metric's (a percentage applies to B's mean); with no margin (neutral metrics), only
+    "better" or "identical in every pair" matches.  Noise alone never makes a front."""
+    spec = metrics_meta.default_margin(effect) if margin is None else margin
     means = runs.groupby("variant")[[cost, effect]].mean()
     keep = []
     for b in variants:
@@ -442,12 +457,13 @@ def front_variants(runs: pd.DataFrame, variants: Sequence[str], effect: str,
             if not means.loc[a, cost] <= means.loc[b, cost]:
                 continue
             d = _paired(runs, a, b, effect, level)
-            if math.isnan(d.low):
+            if math.isnan(d.low) and not d.identical:
                 continue
-            # d = a - b; "worse" is a fall for higher-is-better metrics, a rise otherwise.
-            worse = d.high < 0 if sign > 0 else d.low > 0
-            better = d.low > 0 if sign > 0 else d.high < 0
-            if not worse and (means.loc[a, cost] < means.loc[b, cost] or better):
+            said = verdict(effect, d.low, d.high,
+                           metrics_meta.resolve_margin(spec, float(means.loc[b, effect])),
+                           d.identical)
+            if said in _MATCHES and (means.loc[a, cost] < means.loc[b, cost]
+                                     or said == BETTER):
                 dominated = True
                 break
         if not dominated:

@@ -127,7 +127,8 @@ TEXT = {
                              "priority; incidents never reached are excluded.",
             "time_to_settle": "Days from raised to closed, settled disputes only.",
             "cost_effectiveness": "Annual staffing cost against effect; dashed line: the "
-                                  "variants nothing cheaper matches (paired evidence).",
+                                  "variants nothing cheaper is shown to match (paired: not "
+                                  "worse by the margin).",
         },
         "metric_vs": "Change from the baseline against {param}, paired by seed (95% band).",
     },
@@ -153,8 +154,8 @@ TEXT = {
             "response_ecdf": "各方案的响应时间（报警到到达）经验分布，按警情等级分列；"
                              "未到达的警情不计。",
             "time_to_settle": "调解成功纠纷从登记到结案的天数。",
-            "cost_effectiveness": "年度人员成本与效果；虚线：没有更便宜方案能达到的方案"
-                                  "（配对证据）。",
+            "cost_effectiveness": "年度人员成本与效果；虚线：没有更便宜方案被配对证据证明"
+                                  "不差于（差距在容差之内）的方案。",
         },
         "metric_vs": "相对基线的变化随 {param} 的变化，按种子配对（95% 区间带）。",
     },
