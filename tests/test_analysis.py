@@ -203,6 +203,42 @@ def _runs(per_variant: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"variant": "string", "seed": "Int64"})
 
 
+def test_a_metric_missing_in_some_seeds_gets_means_and_difference_over_the_same_seeds():
+    # Reviewer's R4: B has no P1 call in seed 0, a high-p90 seed for A. Means over all runs
+    # (A 11.08, B 8.33) disagreed with the paired difference (+0.23 over seeds 1-3).
+    nan = float("nan")
+    runs = _runs({"A": {"response_p90_min_p1": [20.0, 8.0, 8.2, 8.1]},
+                  "B": {"response_p90_min_p1": [nan, 8.3, 8.4, 8.3]}})
+    table = compare.compare_runs(runs, "A", ["response_p90_min_p1"])
+    a, b = _row(table, "response_p90_min_p1", "A"), _row(table, "response_p90_min_p1", "B")
+    assert a["n"] == b["n"] == b["n_pairs"] == 3
+    assert a["mean"] == pytest.approx(8.1) and b["mean"] == pytest.approx(25 / 3)
+    assert b["diff"] == pytest.approx(b["mean"] - a["mean"])
+    assert b["missing"].startswith("no value in seed(s) 0;") and "1, 2, 3" in b["missing"]
+    assert a["missing"].startswith("a value in every seed")
+    assert compare.missing_notes(table)[0].startswith("response_p90_min_p1, A: ")
+
+
+def test_a_seed_with_a_value_in_one_variant_only_is_not_identical_in_every_pair():
+    # Reviewer's R7: the variant has no P1 call in seed 0 where the baseline has one; the
+    # other pairs are equal. That is not "identical in every pair", nor "unaffected".
+    nan = float("nan")
+    runs = _runs({"policy=baseline": {"response_p90_min_p1": [12.0, 8.0, 9.0, 10.0]},
+                  "policy=x": {"response_p90_min_p1": [nan, 8.0, 9.0, 10.0]}})
+    table = compare.compare_runs(runs, "policy=baseline")
+    row = _row(table, "response_p90_min_p1", "policy=x")
+    assert row["verdict"] != compare.IDENTICAL and row["n_pairs"] == 3
+    assert _row(table, "response_p90_min_p1", "policy=baseline")["mean"] == row["mean"] == 9.0
+    said = " ".join(brief.headlines(table))
+    assert "unaffected" not in said and "missing in some runs" in said
+    # Nothing missing: no note column, and identical pairs are identical.
+    full = compare.compare_runs(_runs({"policy=baseline": {"response_p90_min_p1": [12.0, 8.0]},
+                                       "policy=x": {"response_p90_min_p1": [12.0, 8.0]}}),
+                                "policy=baseline")
+    assert "missing" not in full.columns
+    assert _row(full, "response_p90_min_p1", "policy=x")["verdict"] == compare.IDENTICAL
+
+
 def test_holm_turns_a_lone_borderline_difference_inconclusive():
     base = [10.0, 11.0, 12.0, 13.0, 14.0]
     # Paired differences 0.2 +- noise: p about 0.03 on its own, among eleven flat metrics.

@@ -45,6 +45,7 @@ TEXT = {
         "unaffected_metric": "{m} unaffected",
         "never": "{m}: none in any run",
         "constant": "{m} {x} in every run",
+        "missing": " (missing in some runs; over the seeds every variant has)",
         "sep": "; ", "subject": "{v} ", "none": "no key metric in this sweep",
     },
     "zh": {
@@ -63,6 +64,7 @@ TEXT = {
         "unaffected_metric": "{m}不受影响",
         "never": "{m}：所有运行中均未出现",
         "constant": "{m}在所有运行中均为 {x}",
+        "missing": "（部分运行缺少该指标；仅用各方案都有值的种子）",
         "sep": "；", "subject": "{v}：", "none": "本次扫描没有关键指标",
     },
 }
@@ -97,7 +99,16 @@ def _same_in_every_run(r) -> bool:
 
 
 def clause(r: pd.Series, lang: str = "en") -> str:
-    """One metric's part of a variant's sentence, from its comparison row."""
+    """One metric's part of a variant's sentence, from its comparison row; it says so when
+    the metric is missing in some runs (the row's ``missing`` note)."""
+    text = TEXT["zh" if lang == "zh" else "en"]
+    note = r.get("missing", "")
+    if isinstance(note, str) and note:
+        return _clause(r, lang) + text["missing"]
+    return _clause(r, lang)
+
+
+def _clause(r: pd.Series, lang: str = "en") -> str:
     text = TEXT["zh" if lang == "zh" else "en"]
     metric = r["metric"]
     name = metrics_meta.short(metric, lang)

@@ -233,6 +233,38 @@ def runs_without_writing(sweep: Path) -> pd.DataFrame:
     return load_runs(sweep)
 
 
+def _seeds_with_value(per_seed: pd.DataFrame, variant: str, metric: str) -> frozenset:
+    return frozenset(_by_seed(per_seed, variant, metric).dropna().index)
+
+
+def metric_seeds(have: Mapping[str, frozenset], base: str) -> frozenset | None:
+    """The seeds one metric is compared on when some variant lacks a value in a seed another
+    has (e.g. a P1 percentile in a run with no P1 call): those where the baseline and every
+    variant with any value have one, so means and paired differences use the same seeds.
+    None when nothing is missing (or fewer than 2 such seeds): every run is used."""
+    present = [s for s in have.values() if s]
+    if not have.get(base) or all(s == have[base] for s in present):
+        return None
+    common = frozenset.intersection(*present)
+    return common if len(common) >= 2 else None
+
+
+def missing_note(have: Mapping[str, frozenset], variant: str, base: str,
+                 kept: frozenset | None) -> str:
+    """Why this row's means leave seeds out ('' when no variant lacks a value)."""
+    present = [s for s in have.values() if s]
+    if not have.get(variant) or all(s == have[base] for s in present):
+        return ""
+    every = frozenset().union(*present)
+    own = every - have[variant]
+    text = f"no value in seed(s) {_seed_list(own)}" if own else "a value in every seed"
+    if kept is not None:
+        return (text + f"; means and difference over seed(s) {_seed_list(kept)}, where "
+                "every variant has a value")
+    return text + ("; fewer than 2 seeds where every variant has a value: means over each "
+                   "variant's own runs")
+
+
 def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | None = None,
                  level: float = 0.95, margins: Mapping[str, float | str] | None = None,
                  ci: str = "t", use_holm: bool = False) -> pd.DataFrame:
@@ -267,14 +299,25 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         meta = metrics_meta.meta(metric)
         bounds = meta.range
         span = bounds[1] - bounds[0]
+        # A metric missing in some seeds of some variant (NaN): means and differences over
+        # the seeds where every variant has a value, so they agree.
+        have = {v: _seeds_with_value(per_seed, v, metric) for v in ordered}
+        kept = metric_seeds(have, base)
+
+        def used(frame: pd.DataFrame, kept=kept) -> pd.DataFrame:
+            return frame if kept is None else frame[frame["seed"].isin(kept)]
         base_by_seed = _by_seed(per_seed, base, metric)
+        if kept is not None:
+            base_by_seed = base_by_seed[base_by_seed.index.isin(kept)]
         spec = _margin_spec(metric, margins)
         margin = metrics_meta.resolve_margin(spec, float(base_by_seed.mean())
                                              if len(base_by_seed.dropna()) else math.nan)
         base_values = by_variant.get(base, empty)[metric]
         for variant in ordered:
             values = by_variant.get(variant, empty)[metric]
-            n, mean, lo, hi = mean_ci(values, level, bounds, ci)
+            n, mean, lo, hi = mean_ci(used(by_variant.get(variant, empty))[metric], level,
+                                      bounds, ci)
+            note = missing_note(have, variant, base, kept)
             row = {
                 "metric": metric, "label": metrics_meta.label(metric),
                 "direction": meta.direction, "kind": meta.kind, "unit": meta.unit,
@@ -282,6 +325,7 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
                 "ci_low": lo, "ci_high": hi, "margin": margin,
                 "margin_spec": "" if spec is None else str(spec),
                 "same_in_every_run": same_in_every_run(values, base_values),
+                "missing": note,
             }
             if variant == base:
                 row.update(diff=0.0, diff_ci_low=math.nan, diff_ci_high=math.nan,
@@ -289,8 +333,13 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
                            p_noninferior=math.nan, p_equivalent=math.nan,
                            within_margin=math.nan, verdict=BASELINE)
             else:
-                d = paired_test(_by_seed(per_seed, variant, metric), base_by_seed, level,
-                                margin, meta.direction, ci, span)
+                by_seed = _by_seed(per_seed, variant, metric)
+                if kept is not None:
+                    by_seed = by_seed[by_seed.index.isin(kept)]
+                d = paired_test(by_seed, base_by_seed, level, margin, meta.direction, ci, span)
+                # Never "identical in every pair" when the two differ in which seeds have a
+                # value: a seed one lacks is a difference the pairs cannot show.
+                d.identical = d.identical and have[variant] == have[base]
                 inside = (not math.isnan(margin) and not math.isnan(d.low)
                           and -margin < d.low and d.high < margin)
                 row.update(diff=d.diff, diff_ci_low=d.low, diff_ci_high=d.high,
@@ -303,7 +352,17 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
     table = pd.DataFrame(rows)
     if use_holm:
         table = apply_holm(table, level)
+    if not table["missing"].astype(bool).any():
+        table = table.drop(columns=["missing"])   # nothing missing: the usual columns
     return table.drop(columns=["_identical"], errors="ignore")
+
+
+def missing_notes(comparison: pd.DataFrame) -> list[str]:
+    """One line per row whose metric is missing in some runs (see :func:`missing_note`)."""
+    if "missing" not in comparison.columns:
+        return []
+    rows = comparison[comparison["missing"].fillna("").astype(bool)]
+    return [f"{r.metric}, {r.variant}: {r.missing}" for r in rows.itertuples()]
 
 
 def apply_holm(table: pd.DataFrame, level: float = 0.95,
@@ -564,6 +623,8 @@ def run_comparison(sweep_dir: str | Path, baseline: str | None = None,
     else:
         comparison = compare_breakdown(sweep, runs, baseline, by, metrics, level, margins, ci,
                                        use_holm)
+    for line in missing_notes(comparison):
+        note(f"warning: {line}")
     common_line = common_settings_line(runs)
     if common_line:
         log(common_line.replace("`", ""))
