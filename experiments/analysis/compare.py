@@ -203,9 +203,9 @@ def check_bca_seeds(runs: pd.DataFrame, ci: str, baseline: str | None = None) ->
     """InputError when ``--ci bca`` would compare fewer than BCA_MIN_SEEDS paired seeds.
 
     At few seeds the BCa interval is far too narrow (at 2 seeds it is [min, max]): on null
-    paired differences (300 trials; reviewer's ``R2_bca_false_positive.py``) BCa called
-    better/worse in 48 % of trials at 2 seeds, 32 % at 3, 24 % at 4, 15 % at 5 and 10 % at
-    8, where t called 3-7 %.  The count is the seeds the baseline shares with each variant
+    paired differences (300 trials; ``python -m benchmarks.analysis_nulls``) BCa called
+    better/worse in 52 % of trials at 2 seeds, 26 % at 3, 18 % at 5 and 13 % at 8, where t
+    called 3-7 %.  The count is the seeds the baseline shares with each variant
     (every variant's seeds in common when no baseline is given); the fewest counts."""
     if ci != "bca":
         return

@@ -14,9 +14,9 @@ as the default because at the replication counts sweeps use it covers better: in
 400 samples each (lognormal, Poisson(0.5) and near-1 share data), t reached 0.82-0.96 at 5
 seeds where BCa reached 0.72-0.90, and the two met only around 20 seeds.  ``compare`` and
 ``report`` refuse ``--ci bca`` below 10 paired seeds (``compare.check_bca_seeds``): on null
-paired differences (300 trials each) BCa called better/worse in 48 % of trials at 2 seeds
-(the interval is then [min, max]), 32 % at 3, 24 % at 4, 15 % at 5 and 10 % at 8, t in
-3-7 % (reviewer's ``R2_bca_false_positive.py``).
+paired differences (300 trials each, ``python -m benchmarks.analysis_nulls``) BCa called
+better/worse in 52 % of trials at 2 seeds (the interval is then [min, max]), 26 % at 3, 18 %
+at 5, 13 % at 8, 9 % at 10 and 7 % at 20, t in 3-7 %.
 
 **Margins and verdicts.** Each metric has a margin δ (the smallest change that matters, see
 ``metrics_meta``). One two-sided interval at the chosen level is read against 0 and ±δ:
