@@ -100,10 +100,15 @@ def format_summary(summary: dict) -> str:
                          + (f"{reported.STRUCTURE[key]:>12}" if calibrated else ""))
     if own_map:
         lines += _own_map_lines(summary)
+    days = metrics.get("simulated_days", 365.0)
     for key, label, fmt in TABLE:
         if key not in metrics:
             continue
-        row = f"{label:<36}{_fmt(metrics[key], fmt):>12}"
+        value = metrics[key]
+        if key == "money_at_stake_yuan" and 0 < days < 365:
+            # The report's figure is a year's: a shorter run's total is shown as a year's rate.
+            value, label = value * 365.0 / days, "money at stake (M yuan a year)"
+        row = f"{label:<36}{_fmt(value, fmt):>12}"
         if calibrated:
             row += f"{REPORTED_TEXT.get(key, ''):>12}"
         lines.append(row)

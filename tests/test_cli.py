@@ -117,3 +117,17 @@ def test_a_sweep_over_many_seeds_still_checks_every_other_combination():
     assert ["sim.days=1", "sim.warmup_days=2", "seed=0"] in combos
     assert sorted({c[-1] for c in combos}) == sorted(f"seed={i}" for i in range(70))
     assert len(combos) == 4 + 69
+
+
+def test_a_short_run_shows_money_at_stake_as_a_year_beside_the_reports_yearly_figure(
+        default_short):
+    from experiments.run import format_summary
+
+    summary = default_short.summary
+    days = summary["metrics"]["simulated_days"]
+    assert days < 365 and summary["calibration"] is not None
+    line = next(x for x in format_summary(summary).splitlines() if x.startswith("money"))
+    label, simulated, reported = line.rsplit(maxsplit=2)
+    assert label == "money at stake (M yuan a year)" and reported == "466"
+    yearly = summary["metrics"]["money_at_stake_yuan"] * 365 / days / 1e6
+    assert float(simulated) == pytest.approx(yearly, abs=0.5)
