@@ -295,10 +295,17 @@ def read_osm_water(path: Path) -> list:
     nodes = {}
     for n in root.iter("node"):
         try:
-            nodes[n.get("id")] = (float(n.get("lon")), float(n.get("lat")))
+            lon, lat = float(n.get("lon")), float(n.get("lat"))
         except (TypeError, ValueError):
             raise ConfigError(f"{path}: node {n.get('id')}: lon/lat: must be numbers, got "
                               f"({n.get('lon')!r}, {n.get('lat')!r})") from None
+        # Out of range (e.g. lat and lon swapped) crashed shapely's buffer with a segfault.
+        for name, value, limit in (("lon", lon, 180), ("lat", lat, 90)):
+            if not -limit <= value <= limit:     # also false for NaN
+                raise ConfigError(f"{path}: node {n.get('id')}: {name}: must be a WGS84 "
+                                  f"{'longitude' if name == 'lon' else 'latitude'} in "
+                                  f"[-{limit}, {limit}], got {n.get(name)}")
+        nodes[n.get("id")] = (lon, lat)
     out, roads = [], 0
     for way in root.iter("way"):
         tags = {t.get("k"): t.get("v") for t in way.iter("tag")}

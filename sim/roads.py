@@ -125,6 +125,15 @@ def graph_from_file(path: Path, frame, roads: Roads) -> RoadGraph:
         raise ConfigError(f"{path}: cannot read the road graph: "
                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                           ) from None
+    crs = str(G.graph.get("crs") or "epsg:4326").lower()
+    if crs in ("epsg:4326", "wgs84", "+init=epsg:4326"):
+        for n, d in G.nodes(data=True):
+            for name, limit in (("x", 180), ("y", 90)):
+                value = d.get(name)
+                if not isinstance(value, (int, float)) or not -limit <= value <= limit:
+                    raise ConfigError(f"{path}: node {n}: {name}: must be a WGS84 "
+                                      f"{'longitude' if name == 'x' else 'latitude'} in "
+                                      f"[-{limit}, {limit}], got {value!r}")
     for u, v, k, d in G.edges(keys=True, data=True):
         if d.get("length") is None:
             raise ConfigError(f"{path}: edge ({u}, {v}, {k}): length: missing")

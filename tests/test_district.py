@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,6 +190,10 @@ def _break(folder: Path, change: str) -> None:
         (folder / "roads.osm").write_text("<osm><node id='1' lat='29' lon='106'></osm>")
     elif change == "two_road_files":
         (folder / "roads.graphml").write_text("<graphml/>")
+    elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
+        osm = folder / "roads.osm"
+        osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
+                              r'\1 lat="\3" lon="\2"', osm.read_text()))
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -206,6 +211,8 @@ def _break(folder: Path, change: str) -> None:
     ("grid_elsewhere", ["grids.geojson", "feature 1 ('South')", "geometry"]),
     ("roads_xml", ["roads.osm", "not valid OSM XML", "line"]),
     ("two_road_files", ["roads.osm or roads.graphml", "not both"]),
+    ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
+                               "[-90, 90], got 106.3"]),
 ])
 def test_bad_district_files_name_the_file_feature_and_field(tmp_path, change, expected):
     folder = tmp_path / "district"
