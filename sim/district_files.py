@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -33,6 +34,10 @@ FILES = ("communities.geojson", "roads.osm", "roads.graphml", "hotspots.geojson"
          "grids.geojson")
 AREA_TYPES = ("Polygon", "MultiPolygon")
 MARGIN_KM = 1.0        # the km frame starts this far below and left of the communities
+# Residents are agents: a community holds at most what the synthetic map allows in all
+# (scenario.geography.population <= 50,000,000); 10**12 ran out of memory mid-build.
+MAX_POPULATION = 50_000_000
+HOTSPOT_MARGIN_KM = 1.0   # a hotspot may lie this far outside every community
 
 
 @dataclass
@@ -132,7 +137,10 @@ def _geometry(path: Path, i: int, feat: dict, types: tuple[str, ...]):
         got = g.get("type") if isinstance(g, dict) else g
         raise ConfigError(f"{where}: geometry: must be {' or '.join(types)}, got {got!r}")
     try:
-        geom = shape(g)
+        with warnings.catch_warnings():
+            # NaN coordinates: shapely warns before the error below says so in one line.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geom = shape(g)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         raise ConfigError(f"{where}: geometry: malformed coordinates ({exc})") from None
     coords = shapely.get_coordinates(geom)
@@ -169,12 +177,13 @@ def _text(path: Path, i: int, feat: dict, key: str, required: bool = True) -> st
 def _population(path: Path, i: int, feat: dict) -> int:
     value = (feat.get("properties") or {}).get("population")
     where = f"{_where(path, i, feat)}: properties.population"
+    allowed = f"a whole number in [0, {MAX_POPULATION}]"
     if value is None:
-        raise ConfigError(f"{where}: required (residents, a whole number >= 0)")
+        raise ConfigError(f"{where}: required (residents, {allowed})")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{where}: must be a whole number >= 0, got {value!r}")
-    if value < 0 or value != int(value):
-        raise ConfigError(f"{where}: must be a whole number >= 0, got {value!r}")
+        raise ConfigError(f"{where}: must be {allowed}, got {value!r}")
+    if not 0 <= value <= MAX_POPULATION or value != int(value):
+        raise ConfigError(f"{where}: must be {allowed}, got {value!r}")
     return int(value)
 
 
@@ -220,6 +229,9 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
     if sum(pops) <= 0:
         raise ConfigError(f"{cpath}: properties.population: the communities hold nobody "
                           f"(the populations sum to 0)")
+    if sum(pops) > MAX_POPULATION:
+        raise ConfigError(f"{cpath}: properties.population: the communities hold "
+                          f"{sum(pops):,} residents; at most {MAX_POPULATION:,} in all")
     frame = _frame_for(geoms)
     street_names = list(dict.fromkeys(streets))
     data = DistrictData(
@@ -246,9 +258,10 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
             kinds.append(kind)
         pts = _project(frame, pts)
         for i, p in enumerate(pts):
-            if land.distance(p) > 1.0:
+            if land.distance(p) > HOTSPOT_MARGIN_KM:
                 raise ConfigError(f"{_where(hpath, i, feats[i])}: geometry: lies "
-                                  f"{land.distance(p):.1f} km outside every community")
+                                  f"{land.distance(p):.1f} km outside every community; a "
+                                  f"hotspot may lie at most {HOTSPOT_MARGIN_KM:g} km outside")
         data.hotspot_kind = np.array(kinds, dtype=object)
         data.hx = np.array([p.x for p in pts])
         data.hy = np.array([p.y for p in pts])

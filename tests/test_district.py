@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +191,16 @@ def _break(folder: Path, change: str) -> None:
         (folder / "roads.osm").write_text("<osm><node id='1' lat='29' lon='106'></osm>")
     elif change == "two_road_files":
         (folder / "roads.graphml").write_text("<graphml/>")
+    elif change == "huge_population":           # ran out of memory mid-build
+        data["features"][1]["properties"]["population"] = 10**12
+        comm.write_text(json.dumps(data))
+    elif change == "nan_coordinate":            # shapely warned before the one line
+        comm.write_text(json.dumps(data).replace("106.415601", "NaN", 1))
+    elif change == "hotspot_far":
+        spots = json.loads((folder / "hotspots.geojson").read_text())
+        lon, lat = spots["features"][1]["geometry"]["coordinates"]
+        spots["features"][1]["geometry"]["coordinates"] = [lon, lat + 0.05]     # 5.5 km north
+        (folder / "hotspots.geojson").write_text(json.dumps(spots))
     elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
         osm = folder / "roads.osm"
         osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
@@ -211,6 +222,12 @@ def _break(folder: Path, change: str) -> None:
     ("grid_elsewhere", ["grids.geojson", "feature 1 ('South')", "geometry"]),
     ("roads_xml", ["roads.osm", "not valid OSM XML", "line"]),
     ("two_road_files", ["roads.osm or roads.graphml", "not both"]),
+    ("huge_population", ["communities.geojson", "feature 1 ('Mill')", "properties.population",
+                         "must be a whole number in [0, 50000000], got 1000000000000"]),
+    ("nan_coordinate", ["communities.geojson", "feature 0 ('Willow')", "geometry",
+                        "not finite"]),
+    ("hotspot_far", ["hotspots.geojson", "feature 1 ('South Station')", "geometry",
+                     "km outside every community; a hotspot may lie at most 1 km outside"]),
     ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
                                "[-90, 90], got 106.3"]),
 ])
@@ -218,7 +235,8 @@ def test_bad_district_files_name_the_file_feature_and_field(tmp_path, change, ex
     folder = tmp_path / "district"
     shutil.copytree(ROOT / RIVER_TOWN, folder)
     _break(folder, change)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError) as err, warnings.catch_warnings():
+        warnings.simplefilter("error")      # only the one line: no warning printed before it
         Simulation.from_overrides([f"scenario.district.path={folder}", "sim.days=1"])
     message = str(err.value)
     assert "\n" not in message
