@@ -103,6 +103,9 @@ def per_level(name: str, *, unit: str, ge: float, le: float, defaults: tuple, so
 # --------------------------------------------------------------------------- geography
 
 
+MAX_CELLS = 4_000_000     # raster cells of a map (synthetic or a folder's): a memory bound
+
+
 class Geography(Schema):
     area_km2: float = param(220.8, unit="km²", ge=0.01, le=1e5, source=AREA)
     cell_km: float = param(0.25, unit="km", ge=0.01, le=10.0, source=ASSUMED,
@@ -127,9 +130,9 @@ class Geography(Schema):
     @model_validator(mode="after")
     def _sizes(self):
         n_cells = self.n_cells()
-        if n_cells > 4_000_000:
+        if n_cells > MAX_CELLS:
             raise Invalid("cell_km", f"gives {n_cells:,} cells over {self.area_km2:g} km²; "
-                          f"must give at most 4,000,000 (use a coarser cell)")
+                          f"must give at most {MAX_CELLS:,} (use a coarser cell)")
         if self.streets > n_cells:
             raise Invalid("streets", f"must be an integer in [1, {n_cells}] (the district has "
                           f"{n_cells} cells of {self.cell_km:g} km), got {self.streets}")
@@ -157,6 +160,11 @@ class DistrictFolder(Schema):
 
     path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
                              min_length=1, max_length=1000)
+    max_gap_km: float = param(
+        25.0, unit="km", ge=0.0, le=1000.0, source=ASSUMED, plausible=(10.0, 50.0),
+        note="a folder's community lying farther than this from every other community is an "
+             "error (a misplaced polygon, e.g. 100 km off, gave 205-min responses); "
+             "Jiangbei's communities all touch a neighbour")
 
     @model_validator(mode="after")
     def _usable(self):

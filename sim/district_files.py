@@ -38,6 +38,12 @@ MARGIN_KM = 1.0        # the km frame starts this far below and left of the comm
 # (scenario.geography.population <= 50,000,000); 10**12 ran out of memory mid-build.
 MAX_POPULATION = 50_000_000
 HOTSPOT_MARGIN_KM = 1.0   # a hotspot may lie this far outside every community
+# The map is a square raster over the communities, so its size follows their extent: one
+# community in Paris made a 23 GB raster.  A real district is at most ~100-150 km across;
+# every community must lie within MAX_RADIUS_KM of the median of their centres (a square of
+# about 2 x 150 km: 1.4 M cells of the default 0.25 km, under the synthetic map's 4,000,000).
+MAX_RADIUS_KM = 150.0
+EARTH_RADIUS_KM = 6371.0
 
 
 @dataclass
@@ -187,6 +193,44 @@ def _population(path: Path, i: int, feat: dict) -> int:
     return int(value)
 
 
+def _km_between(lon0, lat0, lon1, lat1):
+    """Great-circle kilometres (haversine) between WGS84 points (arrays broadcast)."""
+    lon0, lat0, lon1, lat1 = (np.radians(v) for v in (lon0, lat0, lon1, lat1))
+    a = (np.sin((lat1 - lat0) / 2) ** 2
+         + np.cos(lat0) * np.cos(lat1) * np.sin((lon1 - lon0) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _check_extent(path: Path, feats: list, geoms: list) -> None:
+    """Every community within MAX_RADIUS_KM of the median of the communities' centres (the
+    raster is sized by their extent); the error names the farthest one."""
+    centres = np.array([(g.centroid.x, g.centroid.y) for g in geoms])
+    lon0, lat0 = np.median(centres, axis=0)
+    far = np.array([_km_between(lon0, lat0, *shapely.get_coordinates(g).T).max()
+                    for g in geoms])
+    i = int(np.argmax(far))
+    if far[i] > MAX_RADIUS_KM:
+        raise ConfigError(f"{_where(path, i, feats[i])}: geometry: lies {far[i]:,.0f} km from "
+                          f"the median of the communities' centres; a district spans at most "
+                          f"{2 * MAX_RADIUS_KM:,.0f} km (every community within "
+                          f"{MAX_RADIUS_KM:,.0f} km of it)")
+
+
+def _check_gaps(path: Path, feats: list, km: list, max_gap_km: float) -> None:
+    """No community farther than `max_gap_km` from every other one; names the farthest."""
+    if len(km) < 2:
+        return
+    (which, _), dist = shapely.STRtree(km).query_nearest(
+        km, exclusive=True, all_matches=False, return_distance=True)
+    gap = np.zeros(len(km))
+    np.maximum.at(gap, which, dist)
+    i = int(np.argmax(gap))
+    if gap[i] > max_gap_km:
+        raise ConfigError(f"{_where(path, i, feats[i])}: geometry: lies {gap[i]:,.1f} km from "
+                          f"the nearest other community; at most {max_gap_km:g} km "
+                          f"(scenario.district.max_gap_km)")
+
+
 def _frame_for(geoms: list) -> Frame:
     import geopandas as gpd
 
@@ -202,8 +246,15 @@ def _project(frame: Frame, geoms: list) -> list:
     return [frame.to_km(g) for g in gpd.GeoSeries(geoms, crs=4326).to_crs(frame.crs)]
 
 
-def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
-    """Read and check the district folder at `path`; `hotspot_kinds` are the kinds allowed."""
+def read_district(path: str, hotspot_kinds: tuple[str, ...],
+                  max_gap_km: float | None = None) -> DistrictData:
+    """Read and check the district folder at `path`; `hotspot_kinds` are the kinds allowed, a
+    community may lie at most `max_gap_km` from the nearest other one (default: the schema's
+    scenario.district.max_gap_km)."""
+    from sim.config import DistrictFolder
+
+    if max_gap_km is None:
+        max_gap_km = DistrictFolder().max_gap_km
     folder = resolve(path)
     if not folder.is_dir():
         raise ConfigError(f"scenario.district.path: no such folder: {folder}")
@@ -232,10 +283,13 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...]) -> DistrictData:
     if sum(pops) > MAX_POPULATION:
         raise ConfigError(f"{cpath}: properties.population: the communities hold "
                           f"{sum(pops):,} residents; at most {MAX_POPULATION:,} in all")
+    _check_extent(cpath, feats, geoms)
     frame = _frame_for(geoms)
+    km = _project(frame, geoms)
+    _check_gaps(cpath, feats, km, max_gap_km)
     street_names = list(dict.fromkeys(streets))
     data = DistrictData(
-        folder=folder, key=key, frame=frame, community_geoms=_project(frame, geoms),
+        folder=folder, key=key, frame=frame, community_geoms=km,
         community_names=names, street_names=street_names,
         community_street=np.array([street_names.index(s) for s in streets], dtype=np.int64),
         community_pop=np.array(pops, dtype=np.int64),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import ConfigError, Geography, Roads, Scenario
+from sim.config import MAX_CELLS, ConfigError, Geography, Roads, Scenario
 
 
 def largest_remainder(weights: np.ndarray, total: int, minimum: int = 0) -> np.ndarray:
@@ -190,7 +190,13 @@ class District:
         self.community_pop = data.community_pop
         land = shapely.union_all(geoms)
         _, _, maxx, maxy = land.bounds
-        self._raster(max(maxx, maxy) + 1.0, geo.cell_km)
+        side = max(maxx, maxy) + 1.0
+        n_cells = max(1, math.ceil(side / geo.cell_km)) ** 2
+        if n_cells > MAX_CELLS:
+            raise ConfigError(f"scenario.geography.cell_km: gives {n_cells:,} cells over the "
+                              f"district's {side:,.0f} km square; must give at most "
+                              f"{MAX_CELLS:,} (use a coarser cell)")
+        self._raster(side, geo.cell_km)
         label = np.full(self.n_cells, -1, dtype=np.int64)
         cells, which = shapely.STRtree(geoms).query(shapely.points(self.cx, self.cy),
                                                      predicate="within")
@@ -457,7 +463,8 @@ def _grid_roads(land, roads: Roads):
 
 
 @functools.lru_cache(maxsize=8)
-def _base(path: str | None, content: str | None, geo_json: str, roads_json: str) -> District:
+def _base(path: str | None, content: str | None, geo_json: str, roads_json: str,
+          max_gap_km: float) -> District:
     from sim.district_files import read_district
 
     del content   # part of the cache key only: an edited folder is read again
@@ -466,7 +473,7 @@ def _base(path: str | None, content: str | None, geo_json: str, roads_json: str)
     roads = Roads.model_validate(json.loads(roads_json))
     if path is None:
         return District.synthetic(geo, roads)
-    data = read_district(path, tuple(geo.hotspots))
+    data = read_district(path, tuple(geo.hotspots), max_gap_km=max_gap_km)
     return District.from_files(data, geo, roads)
 
 
@@ -479,7 +486,8 @@ def base_district(s: Scenario) -> District:
     folder = None if path is None else resolve(path)
     content = content_key(folder) if folder is not None and folder.is_dir() else None
     return _base(path, content, json.dumps(s.geography.model_dump(mode="json"), sort_keys=True),
-                 json.dumps(s.roads.model_dump(mode="json"), sort_keys=True))
+                 json.dumps(s.roads.model_dump(mode="json"), sort_keys=True),
+                 s.district.max_gap_km)
 
 
 def load_district(s: Scenario) -> District:

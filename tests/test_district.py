@@ -201,6 +201,14 @@ def _break(folder: Path, change: str) -> None:
         lon, lat = spots["features"][1]["geometry"]["coordinates"]
         spots["features"][1]["geometry"]["coordinates"] = [lon, lat + 0.05]     # 5.5 km north
         (folder / "hotspots.geojson").write_text(json.dumps(spots))
+    elif change == "community_in_paris":        # a 23 GB raster: killed for memory
+        data["features"][3]["geometry"] = {"type": "Polygon", "coordinates": [[
+            [2.35, 48.85], [2.36, 48.85], [2.36, 48.86], [2.35, 48.86], [2.35, 48.85]]]}
+        comm.write_text(json.dumps(data))
+    elif change == "community_100km_east":      # accepted, with 205-min responses
+        ring = data["features"][3]["geometry"]["coordinates"][0]
+        data["features"][3]["geometry"]["coordinates"][0] = [[x + 1.0, y] for x, y in ring]
+        comm.write_text(json.dumps(data))
     elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
         osm = folder / "roads.osm"
         osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
@@ -228,6 +236,12 @@ def _break(folder: Path, change: str) -> None:
                         "not finite"]),
     ("hotspot_far", ["hotspots.geojson", "feature 1 ('South Station')", "geometry",
                      "km outside every community; a hotspot may lie at most 1 km outside"]),
+    ("community_in_paris", ["communities.geojson", "feature 3 ('Orchard')", "geometry",
+                            "km from the median of the communities' centres; a district "
+                            "spans at most 300 km"]),
+    ("community_100km_east", ["communities.geojson", "feature 3 ('Orchard')", "geometry",
+                              "km from the nearest other community; at most 25 km "
+                              "(scenario.district.max_gap_km)"]),
     ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
                                "[-90, 90], got 106.3"]),
 ])
@@ -242,6 +256,23 @@ def test_bad_district_files_name_the_file_feature_and_field(tmp_path, change, ex
     assert "\n" not in message
     for part in expected:
         assert part in message, (part, message)
+
+
+def test_a_far_community_is_allowed_when_asked_and_the_raster_stays_bounded(tmp_path):
+    folder = tmp_path / "district"
+    shutil.copytree(ROOT / RIVER_TOWN, folder)
+    _break(folder, "community_100km_east")
+    (folder / "roads.osm").unlink()          # its roads end 95 km short of the far community
+    (folder / "grids.geojson").unlink()
+    path = f"scenario.district.path={folder}"
+    sim = Simulation.from_overrides([path, "scenario.district.max_gap_km=200", "sim.days=1"])
+    assert sim.config.scenario.district.max_gap_km == 200
+    # A finer cell over that 100 km square would pass the synthetic map's 4,000,000 cells.
+    with pytest.raises(ConfigError, match=r"^scenario.geography.cell_km: gives [0-9,]+ cells "
+                                          r"over the district's 10[0-9] km square; must give "
+                                          r"at most 4,000,000"):
+        Simulation.from_overrides([path, "scenario.district.max_gap_km=200", "sim.days=1",
+                                   "scenario.geography.cell_km=0.04"])
 
 
 def test_bad_district_folder_stops_the_cli_before_writing(tmp_path):
