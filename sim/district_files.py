@@ -44,6 +44,10 @@ HOTSPOT_MARGIN_KM = 1.0   # a hotspot may lie this far outside every community
 # about 2 x 150 km: 1.4 M cells of the default 0.25 km, under the synthetic map's 4,000,000).
 MAX_RADIUS_KM = 150.0
 EARTH_RADIUS_KM = 6371.0
+# Two communities may share at most this share of the smaller one's area:
+# digitised neighbours overlap in slivers along their border (Jiangbei's largest is 0.006 %),
+# while a copied or misplaced polygon overlaps entirely (one community took every resident).
+MAX_OVERLAP_SHARE = 0.05
 
 
 @dataclass
@@ -231,6 +235,20 @@ def _check_gaps(path: Path, feats: list, km: list, max_gap_km: float) -> None:
                           f"(scenario.district.max_gap_km)")
 
 
+def _check_overlaps(path: Path, feats: list, km: list, what: str) -> None:
+    """No two features overlapping by more than MAX_OVERLAP_SHARE of the smaller one."""
+    a, b = shapely.STRtree(km).query(km, predicate="intersects")
+    for i, j in sorted(zip(a.tolist(), b.tolist(), strict=True), key=lambda ij: ij[::-1]):
+        if i >= j:
+            continue
+        share = km[i].intersection(km[j]).area / max(min(km[i].area, km[j].area), 1e-12)
+        if share > MAX_OVERLAP_SHARE:
+            other = _where(path, i, feats[i]).split(": ", 1)[1]
+            raise ConfigError(f"{_where(path, j, feats[j])}: geometry: overlaps {other} by "
+                              f"{share:.0%} of the smaller of the two; {what} may overlap by "
+                              f"at most {MAX_OVERLAP_SHARE:.0%}")
+
+
 def _frame_for(geoms: list) -> Frame:
     import geopandas as gpd
 
@@ -286,6 +304,7 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...],
     _check_extent(cpath, feats, geoms)
     frame = _frame_for(geoms)
     km = _project(frame, geoms)
+    _check_overlaps(cpath, feats, km, "communities")
     _check_gaps(cpath, feats, km, max_gap_km)
     street_names = list(dict.fromkeys(streets))
     data = DistrictData(

@@ -200,7 +200,10 @@ class District:
         label = np.full(self.n_cells, -1, dtype=np.int64)
         cells, which = shapely.STRtree(geoms).query(shapely.points(self.cx, self.cy),
                                                      predicate="within")
-        label[cells] = which        # overlapping communities: the later feature wins
+        # Communities overlap by slivers at most (read_district).  A cell in two of them goes
+        # to the one the STRtree lists last for it: tree order, not file order (neither "the
+        # later feature" nor always the earlier one).
+        label[cells] = which
         have = np.bincount(label[label >= 0], minlength=self.n_communities)
         for c in np.flatnonzero(have == 0):
             # Smaller than a cell: it gets the cell under its representative point.

@@ -209,6 +209,9 @@ def _break(folder: Path, change: str) -> None:
         ring = data["features"][3]["geometry"]["coordinates"][0]
         data["features"][3]["geometry"]["coordinates"][0] = [[x + 1.0, y] for x, y in ring]
         comm.write_text(json.dumps(data))
+    elif change == "duplicate_community":       # one community took every resident
+        data["features"][1]["geometry"] = data["features"][0]["geometry"]
+        comm.write_text(json.dumps(data))
     elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
         osm = folder / "roads.osm"
         osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
@@ -242,6 +245,9 @@ def _break(folder: Path, change: str) -> None:
     ("community_100km_east", ["communities.geojson", "feature 3 ('Orchard')", "geometry",
                               "km from the nearest other community; at most 25 km "
                               "(scenario.district.max_gap_km)"]),
+    ("duplicate_community", ["communities.geojson", "feature 1 ('Mill')", "geometry",
+                             "overlaps feature 0 ('Willow') by 100% of the smaller of the two; "
+                             "communities may overlap by at most 5%"]),
     ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
                                "[-90, 90], got 106.3"]),
 ])
@@ -275,17 +281,29 @@ def test_a_far_community_is_allowed_when_asked_and_the_raster_stays_bounded(tmp_
                                    "scenario.geography.cell_km=0.04"])
 
 
-def test_bad_district_folder_stops_the_cli_before_writing(tmp_path):
+@pytest.mark.parametrize(("change", "field"), [
+    ("negative_population", "properties.population"),
+])
+def test_bad_district_folder_stops_the_cli_before_writing(tmp_path, change, field):
     folder = tmp_path / "district"
     shutil.copytree(ROOT / RIVER_TOWN, folder)
-    _break(folder, "negative_population")
+    _break(folder, change)
     out = tmp_path / "run"
+    from sim.config import Roads
+    from sim.district_files import content_key
+    from sim.roads import CACHE_DIR, cache_key
+
+    cache = CACHE_DIR / f"roads-{cache_key(content_key(folder), Roads())}.npz"
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.run", f"scenario.district.path={folder}",
          f"output.dir={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "properties.population" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and field in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: ")
     assert not out.exists()
+    assert not cache.exists()                     # nor the folder's road tables
+    if change != "negative_population":
+        return
     missing = subprocess.run(
         [sys.executable, "-m", "experiments.run", "scenario.district.path=no/such/place"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
