@@ -44,10 +44,13 @@ HOTSPOT_MARGIN_KM = 1.0   # a hotspot may lie this far outside every community
 # about 2 x 150 km: 1.4 M cells of the default 0.25 km, under the synthetic map's 4,000,000).
 MAX_RADIUS_KM = 150.0
 EARTH_RADIUS_KM = 6371.0
-# Two communities may share at most this share of the smaller one's area:
+# Two communities (or two grids) may share at most this share of the smaller one's area:
 # digitised neighbours overlap in slivers along their border (Jiangbei's largest is 0.006 %),
 # while a copied or misplaced polygon overlaps entirely (one community took every resident).
 MAX_OVERLAP_SHARE = 0.05
+# A community must lie at least this share (of its area) inside the patrol grids of a
+# grids.geojson; smaller gaps between grids go to the nearest grid.
+MIN_GRID_COVER = 0.5
 
 
 @dataclass
@@ -280,7 +283,7 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...],
 
     # Communities
     cpath = folder / "communities.geojson"
-    feats = _load_collection(cpath, required=True)
+    feats = cfeats = _load_collection(cpath, required=True)
     geoms, names, streets, pops = [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     for i, feat in enumerate(feats):
@@ -355,6 +358,14 @@ def read_district(path: str, hotspot_kinds: tuple[str, ...],
             if not g.intersects(land):
                 raise ConfigError(f"{_where(gpath, i, feats[i])}: geometry: covers no "
                                   f"community")
+        _check_overlaps(gpath, feats, data.grid_geoms, "grids")
+        grids = shapely.union_all(data.grid_geoms)
+        for c, geom in enumerate(data.community_geoms):
+            inside = geom.intersection(grids).area / geom.area
+            if inside < MIN_GRID_COVER:
+                raise ConfigError(f"{_where(cpath, c, cfeats[c])}: geometry: only {inside:.0%} "
+                                  f"of its area lies in a patrol grid of {gpath.name}; at "
+                                  f"least {MIN_GRID_COVER:.0%} must (add or widen a grid)")
 
     # Roads (parsed into a graph later, by sim.roads; rivers are read here for the map)
     osm, graphml = folder / "roads.osm", folder / "roads.graphml"

@@ -230,6 +230,8 @@ class District:
         self.water = data.water
         self.grid_file = (data.grid_geoms, data.grid_names) if data.grid_geoms else None
         self._folder = data.folder
+        if self.grid_file is not None:
+            self._file_grid_cells()      # a grid too thin for a cell stops the run here
         # Banks: the land split by the rivers of the road file, so nobody is snapped to a road
         # across the water.
         banks = land
@@ -354,23 +356,29 @@ class District:
         self.cell_grid = _fill_nearest(full, self.inside, self.n_side)
 
     def _grids_from_file(self) -> None:
+        self.n_grids = len(self.grid_file[0])
+        self.grid_names = self.grid_file[1]
+        self.cell_grid = self._file_grid_cells()
+
+    def _file_grid_cells(self) -> np.ndarray:
+        """The grid of each cell under grids.geojson: the grid a cell's centre lies in, cells
+        between grids (and outside the district) the nearest such grid.  A grid holding no
+        cell of a community is an error (checked when the district is read, before a run)."""
         import shapely
 
         geoms, names = self.grid_file
-        self.n_grids = len(geoms)
-        self.grid_names = names
         label = np.full(self.n_cells, -1, dtype=np.int64)
         cells, which = shapely.STRtree(geoms).query(shapely.points(self.cx, self.cy),
                                                      predicate="within")
         label[cells] = which
         label[~self.inside] = -1
-        empty = np.flatnonzero(np.bincount(label[label >= 0], minlength=self.n_grids) == 0)
+        empty = np.flatnonzero(np.bincount(label[label >= 0], minlength=len(geoms)) == 0)
         if len(empty):
             g = int(empty[0])
             raise ConfigError(f"{self._folder / 'grids.geojson'}: feature {g} ({names[g]!r}): "
                               f"geometry: covers no cell of a community (cells of "
                               f"{self.cell_km} km)")
-        self.cell_grid = _fill_nearest(np.maximum(label, 0), label >= 0, self.n_side)
+        return _fill_nearest(np.maximum(label, 0), label >= 0, self.n_side)
 
     # ------------------------------------------------------------------ lookups
 

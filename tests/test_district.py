@@ -212,6 +212,27 @@ def _break(folder: Path, change: str) -> None:
     elif change == "duplicate_community":       # one community took every resident
         data["features"][1]["geometry"] = data["features"][0]["geometry"]
         comm.write_text(json.dumps(data))
+    elif change.startswith("grid_"):
+        grids = json.loads((folder / "grids.geojson").read_text())
+        feats = grids["features"]
+        if change == "grid_overlap":                # failed mid-run with a traceback
+            feats.append({"type": "Feature", "properties": {"name": "Everything"},
+                          "geometry": {"type": "Polygon", "coordinates": [[
+                              [106.39, 29.44], [106.44, 29.44], [106.44, 29.48],
+                              [106.39, 29.48], [106.39, 29.44]]]}})
+        elif change == "grid_missing":              # its banks went to the other grid
+            del feats[1]
+        elif change == "grid_thin_strip":           # failed mid-run with a traceback
+            # A 100 m strip over Willow's west edge, between two cells' centres; the North
+            # grid starts east of it.
+            west, east = 106.4001363 - 0.0005, 106.4001363 + 0.0005
+            ring = feats[0]["geometry"]["coordinates"][0]
+            feats[0]["geometry"]["coordinates"][0] = [[max(x, east), y] for x, y in ring]
+            feats.append({"type": "Feature", "properties": {"name": "Strip"},
+                          "geometry": {"type": "Polygon", "coordinates": [[
+                              [west, 29.4600], [east, 29.4600], [east, 29.4690],
+                              [west, 29.4690], [west, 29.4600]]]}})
+        (folder / "grids.geojson").write_text(json.dumps(grids))
     elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
         osm = folder / "roads.osm"
         osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
@@ -248,6 +269,12 @@ def _break(folder: Path, change: str) -> None:
     ("duplicate_community", ["communities.geojson", "feature 1 ('Mill')", "geometry",
                              "overlaps feature 0 ('Willow') by 100% of the smaller of the two; "
                              "communities may overlap by at most 5%"]),
+    ("grid_overlap", ["grids.geojson", "feature 2 ('Everything')", "geometry",
+                      "overlaps feature 0 ('North') by 100%", "grids may overlap by at most 5%"]),
+    ("grid_missing", ["communities.geojson", "feature 2 ('Ferry')", "geometry",
+                      "only 0% of its area lies in a patrol grid of grids.geojson; at least 50%"]),
+    ("grid_thin_strip", ["grids.geojson", "feature 2 ('Strip')", "geometry",
+                         "covers no cell of a community"]),
     ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
                                "[-90, 90], got 106.3"]),
 ])
@@ -283,6 +310,7 @@ def test_a_far_community_is_allowed_when_asked_and_the_raster_stays_bounded(tmp_
 
 @pytest.mark.parametrize(("change", "field"), [
     ("negative_population", "properties.population"),
+    ("grid_thin_strip", "covers no cell"),         # was a traceback after the run started
 ])
 def test_bad_district_folder_stops_the_cli_before_writing(tmp_path, change, field):
     folder = tmp_path / "district"
@@ -294,6 +322,7 @@ def test_bad_district_folder_stops_the_cli_before_writing(tmp_path, change, fiel
     from sim.roads import CACHE_DIR, cache_key
 
     cache = CACHE_DIR / f"roads-{cache_key(content_key(folder), Roads())}.npz"
+    cache.unlink(missing_ok=True)                 # left by an older build, say
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.run", f"scenario.district.path={folder}",
          f"output.dir={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
