@@ -203,6 +203,11 @@ class Roads(Schema):
     max_nodes: int = param(6000, unit="road nodes", ge=2, le=20_000,
                            source="setting: memory bound of the node-to-node tables "
                                   "(12 bytes per pair of nodes)")
+    max_snap_km: float = param(
+        5.0, unit="km", ge=0.01, le=1000.0, source=ASSUMED, plausible=(2.0, 20.0),
+        note="a folder's community farther than this from every road node (of the network "
+             "kept: its largest connected part) is an error; roads 50 km off gave 195-min "
+             "P1 responses.  Jiangbei's and the test towns' communities all hold a node")
 
     @model_validator(mode="after")
     def _classes(self):

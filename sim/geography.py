@@ -246,7 +246,7 @@ class District:
         else:
             def build():
                 return _grid_roads(land, roads)
-        self._attach_roads(roads, land, build, parts)
+        self._attach_roads(roads, land, build, parts, data.road_file)
         return self
 
     maps: dict    # district.geojson per grid partition, shared by the copies with grids
@@ -276,16 +276,57 @@ class District:
         self.hx = np.concatenate(hx) if hx else np.zeros(0)
         self.hy = np.concatenate(hy) if hy else np.zeros(0)
 
-    def _attach_roads(self, roads: Roads, land, build, banks: list) -> None:
+    def _attach_roads(self, roads: Roads, land, build, banks: list,
+                      road_file=None) -> None:
         """Road network (cached on disk) and, per cell, the road node a point there joins:
-        the nearest node on the same bank."""
+        the nearest node on the same bank.  A folder's communities are checked against the
+        network before its tables are computed or cached (`_check_reach`)."""
+        from sim.roads import road_network
+
+        def check(g):
+            road_less = self._snap_cells(g, banks)
+            if self.community_geoms is not None:
+                self._check_reach(g, roads, road_less, road_file)
+
+        self.roads = road_network(self.key, roads, build, check)
+        self.land = land
+
+    def _check_reach(self, g, roads: Roads, road_less: np.ndarray, road_file) -> None:
+        """Every community of a folder near a road node of the kept network, and most of its
+        cells on a bank that has one (else they would be snapped to a road across the water)."""
+        import shapely
+
+        comm = self._folder / "communities.geojson"
+        source = road_file.name if road_file is not None else "the generated street grid"
+        (which, _), dist = shapely.STRtree(shapely.points(g.x, g.y)).query_nearest(
+            self.community_geoms, all_matches=False, return_distance=True)
+        gap = np.zeros(self.n_communities)
+        gap[which] = dist
+        c = int(np.argmax(gap))
+        if gap[c] > roads.max_snap_km:
+            raise ConfigError(
+                f"{comm}: feature {c} ({self.community_names[c]!r}): geometry: lies "
+                f"{gap[c]:,.1f} km from the nearest road node of {source} (its largest "
+                f"connected part); at most {roads.max_snap_km:g} km "
+                f"(scenario.roads.max_snap_km)")
+        if not self.water:       # no rivers read (roads.graphml, or none in roads.osm)
+            return
+        cells = self.community_cells
+        for c in range(self.n_communities):
+            mine = cells.members(c)
+            if len(mine) and road_less[mine].mean() > 0.5:
+                raise ConfigError(
+                    f"{comm}: feature {c} ({self.community_names[c]!r}): geometry: no road of "
+                    f"{source} (its largest connected part, {g.n:,} nodes) lies on its bank, so "
+                    f"its residents would be snapped to a road across the water; add the "
+                    f"bridge(s) joining the parts of the road network")
+
+    def _snap_cells(self, g, banks: list) -> np.ndarray:
+        """Set `cell_node`, the road node of each cell (the nearest on its bank); returns per
+        cell whether its bank has no node (such cells take the nearest node anywhere)."""
         import shapely
         from scipy.spatial import cKDTree
 
-        from sim.roads import road_network
-
-        self.roads = road_network(self.key, roads, build)
-        g = self.roads.graph
         bank = np.full(self.n_cells, -1, dtype=np.int64)
         cells, which = shapely.STRtree(banks).query(shapely.points(self.cx, self.cy),
                                                      predicate="within")
@@ -298,6 +339,7 @@ class District:
         node_bank = np.full(g.n, -1, dtype=np.int64)
         node_bank[nodes] = nbank
         self.cell_node = np.empty(self.n_cells, dtype=np.int64)
+        road_less = np.zeros(self.n_cells, dtype=bool)
         everywhere = cKDTree(np.column_stack([g.x, g.y]))
         for b in range(len(banks)):
             on = np.flatnonzero(node_bank == b)
@@ -309,7 +351,8 @@ class District:
             else:
                 _, k = everywhere.query(np.column_stack([self.cx[cells], self.cy[cells]]))
                 self.cell_node[cells] = k
-        self.land = land
+                road_less[cells] = True
+        return road_less
 
     # ------------------------------------------------------------------ patrol grids
 

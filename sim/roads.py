@@ -240,9 +240,12 @@ def cache_key(district_key: str, roads: Roads) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def road_network(district_key: str, roads: Roads, build_graph) -> RoadNetwork:
+def road_network(district_key: str, roads: Roads, build_graph,
+                 check=None) -> RoadNetwork:
     """The district's graph and tables: from the disk cache (keyed by the district's content
-    hash and the road settings) or built with `build_graph()` and saved for next time."""
+    hash and the road settings) or built with `build_graph()` and saved for next time.
+    `check(graph)`, if given, runs before the tables are computed or saved (its ConfigError
+    leaves no cache file behind)."""
     from sim.output import atomic_write
 
     path = CACHE_DIR / f"roads-{cache_key(district_key, roads)}.npz"
@@ -251,10 +254,15 @@ def road_network(district_key: str, roads: Roads, build_graph) -> RoadNetwork:
             with np.load(path) as z:
                 g = RoadGraph(**{f: z[f] for f in RoadGraph.__dataclass_fields__})
                 t = RoadTables(**{f: z[f] for f in RoadTables.__dataclass_fields__})
-            return RoadNetwork(g, t)
         except (OSError, ValueError, KeyError, EOFError):
             pass   # a damaged cache file is rebuilt
+        else:
+            if check is not None:
+                check(g)
+            return RoadNetwork(g, t)
     g = build_graph()
+    if check is not None:
+        check(g)
     t = compute_tables(g, roads)
 
     def write(tmp):

@@ -233,6 +233,14 @@ def _break(folder: Path, change: str) -> None:
                               [west, 29.4600], [east, 29.4600], [east, 29.4690],
                               [west, 29.4690], [west, 29.4600]]]}})
         (folder / "grids.geojson").write_text(json.dumps(grids))
+    elif change == "no_bridge":                 # one bank was snapped across the river
+        osm = folder / "roads.osm"
+        osm.write_text(re.sub(r'  <way id="35" .*?</way>\n', "", osm.read_text(),
+                              flags=re.S))
+    elif change == "roads_50km_east":           # accepted, with 195-min P1 responses
+        osm = folder / "roads.osm"
+        osm.write_text(re.sub(r'lon="([-0-9.]+)"', lambda m: f'lon="{float(m[1]) + 0.5:.7f}"',
+                              osm.read_text()))
     elif change == "river_lat_lon_swapped":      # shapely's buffer segfaulted on it
         osm = folder / "roads.osm"
         osm.write_text(re.sub(r'(<node id="100\d") lat="([-0-9.]+)" lon="([-0-9.]+)"',
@@ -275,6 +283,11 @@ def _break(folder: Path, change: str) -> None:
                       "only 0% of its area lies in a patrol grid of grids.geojson; at least 50%"]),
     ("grid_thin_strip", ["grids.geojson", "feature 2 ('Strip')", "geometry",
                          "covers no cell of a community"]),
+    ("no_bridge", ["communities.geojson", "feature 2 ('Ferry')", "geometry",
+                   "no road of roads.osm (its largest connected part", "lies on its bank",
+                   "add the bridge(s)"]),
+    ("roads_50km_east", ["communities.geojson", "geometry", "km from the nearest road node of "
+                         "roads.osm", "at most 5 km (scenario.roads.max_snap_km)"]),
     ("river_lat_lon_swapped", ["roads.osm", "node 1000", "lat: must be a WGS84 latitude in "
                                "[-90, 90], got 106.3"]),
 ])
@@ -298,7 +311,12 @@ def test_a_far_community_is_allowed_when_asked_and_the_raster_stays_bounded(tmp_
     (folder / "roads.osm").unlink()          # its roads end 95 km short of the far community
     (folder / "grids.geojson").unlink()
     path = f"scenario.district.path={folder}"
-    sim = Simulation.from_overrides([path, "scenario.district.max_gap_km=200", "sim.days=1"])
+    # The generated street grid keeps its largest part: the far community has no road.
+    with pytest.raises(ConfigError, match="feature 3 .* km from the nearest road node of the "
+                                          "generated street grid"):
+        Simulation.from_overrides([path, "scenario.district.max_gap_km=200", "sim.days=1"])
+    sim = Simulation.from_overrides([path, "scenario.district.max_gap_km=200", "sim.days=1",
+                                     "scenario.roads.max_snap_km=200"])
     assert sim.config.scenario.district.max_gap_km == 200
     # A finer cell over that 100 km square would pass the synthetic map's 4,000,000 cells.
     with pytest.raises(ConfigError, match=r"^scenario.geography.cell_km: gives [0-9,]+ cells "
@@ -311,6 +329,7 @@ def test_a_far_community_is_allowed_when_asked_and_the_raster_stays_bounded(tmp_
 @pytest.mark.parametrize(("change", "field"), [
     ("negative_population", "properties.population"),
     ("grid_thin_strip", "covers no cell"),         # was a traceback after the run started
+    ("no_bridge", "add the bridge(s)"),          # the road tables were cached before
 ])
 def test_bad_district_folder_stops_the_cli_before_writing(tmp_path, change, field):
     folder = tmp_path / "district"
