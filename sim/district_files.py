@@ -135,10 +135,14 @@ def _load_collection(path: Path, required: bool) -> list | None:
     return feats
 
 
-def _where(path: Path, i: int, feat: dict) -> str:
+def _feature(i: int, feat: dict) -> str:
     props = feat.get("properties") if isinstance(feat, dict) else None
     name = props.get("name") if isinstance(props, dict) else None
-    return f"{path}: feature {i}" + (f" ({name!r})" if isinstance(name, str) and name else "")
+    return f"feature {i}" + (f" ({name!r})" if isinstance(name, str) and name else "")
+
+
+def _where(path: Path, i: int, feat: dict) -> str:
+    return f"{path}: {_feature(i, feat)}"
 
 
 def _geometry(path: Path, i: int, feat: dict, types: tuple[str, ...]):
@@ -246,8 +250,8 @@ def _check_overlaps(path: Path, feats: list, km: list, what: str) -> None:
             continue
         share = km[i].intersection(km[j]).area / max(min(km[i].area, km[j].area), 1e-12)
         if share > MAX_OVERLAP_SHARE:
-            other = _where(path, i, feats[i]).split(": ", 1)[1]
-            raise ConfigError(f"{_where(path, j, feats[j])}: geometry: overlaps {other} by "
+            raise ConfigError(f"{_where(path, j, feats[j])}: geometry: overlaps "
+                              f"{_feature(i, feats[i])} by "
                               f"{share:.0%} of the smaller of the two; {what} may overlap by "
                               f"at most {MAX_OVERLAP_SHARE:.0%}")
 
