@@ -161,7 +161,8 @@ class DistrictFolder(Schema):
     path: str | None = param("conf/districts/jiangbei", unit="folder", source=DISTRICT_FOLDER,
                              min_length=1, max_length=1000)
     max_gap_km: float = param(
-        25.0, unit="km", ge=0.0, le=1000.0, source=ASSUMED, plausible=(10.0, 50.0),
+        25.0, unit="km", ge=0.0, le=1000.0,
+        source="setting: a check on a district folder, not a model assumption",
         note="a folder's community lying farther than this from every other community is an "
              "error (a misplaced polygon, e.g. 100 km off, gave 205-min responses); "
              "Jiangbei's communities all touch a neighbour")
@@ -204,7 +205,8 @@ class Roads(Schema):
                            source="setting: memory bound of the node-to-node tables "
                                   "(12 bytes per pair of nodes)")
     max_snap_km: float = param(
-        5.0, unit="km", ge=0.01, le=1000.0, source=ASSUMED, plausible=(2.0, 20.0),
+        5.0, unit="km", ge=0.01, le=1000.0,
+        source="setting: a check on a district folder, not a model assumption",
         note="a folder's community farther than this from every road node (of the network "
              "kept: its largest connected part) is an error; roads 50 km off gave 195-min "
              "P1 responses.  Jiangbei's and the test towns' communities all hold a node")
