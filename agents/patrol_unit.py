@@ -81,7 +81,7 @@ class PatrolUnit(mesa.Agent):
                 if not dispatcher.breaks(activity):
                     yield env.timeout(left)
                     break
-                # On call: a priority-1 call with no free unit may take it from the duty.
+                # On call: a priority-1 call may take it from the duty (Dispatcher.send).
                 called = dispatcher.on_call(self)
                 since = env.now
                 yield env.timeout(left) | called
