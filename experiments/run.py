@@ -100,13 +100,15 @@ def format_summary(summary: dict) -> str:
                          + (f"{reported.STRUCTURE[key]:>12}" if calibrated else ""))
     if own_map:
         lines += _own_map_lines(summary)
-    days = metrics.get("simulated_days", 365.0)
+    # Days the metrics count: the run after its warm-up.
+    warmup = summary.get("config", {}).get("sim", {}).get("warmup_days", 0.0) or 0.0
+    days = metrics.get("simulated_days", 365.0) - warmup
     for key, label, fmt in TABLE:
         if key not in metrics:
             continue
         value = metrics[key]
-        if key == "money_at_stake_yuan" and 0 < days < 365:
-            # The report's figure is a year's: a shorter run's total is shown as a year's rate.
+        if key == "money_at_stake_yuan" and days > 0 and abs(days - 365.0) > 1e-6:
+            # The report's figure is a year's: another length's total is shown as a year's.
             value, label = value * 365.0 / days, "money at stake (M yuan a year)"
         row = f"{label:<36}{_fmt(value, fmt):>12}"
         if calibrated:

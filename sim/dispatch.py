@@ -113,6 +113,7 @@ class Dispatcher:
         self.rule = cfg.rule
         self.unit_types = unit_types
         self.rng = rng              # when in its shift each unit takes its duties
+        self._plans: dict[int, tuple[float, list]] = {}   # unit -> (shift start, its duties)
         n = len(units)
         self.x = np.zeros(n)
         self.y = np.zeros(n)
@@ -404,7 +405,10 @@ class Dispatcher:
         called = unit.called = self.env.event()
         self.may_call[unit.index] = True
         if len(self.queue) and self.answers_p1[unit.index]:
+            # A unit of limited reach takes only what it reaches with its breakoff counted.
+            self.breakoff[unit.index] = self.cfg.duty_breakoff_min
             taken = self._waiting_for(unit, (1,))
+            self.breakoff[unit.index] = 0.0
             if taken is not None:
                 incident, event = taken
                 self._call_from_duty(unit, incident)
@@ -444,6 +448,11 @@ class Dispatcher:
         end = unit.shift_end_after(now)
         length = unit.shift_hours * 60.0
         start = end - length
+        drawn = self._plans.get(unit.index)
+        if drawn is not None and abs(drawn[0] - start) < 1e-6:
+            # Back on the roster mid-shift: the duties drawn at its start, those still ahead
+            # (a duty under way or done is not taken twice).
+            return [a for a in drawn[1] if a[0] > now]
         u = self.rng.random(2).tolist()
         plan = []
         if t.handover_min > 0 and now - start < 1e-6 * length + 1e-9:
@@ -454,7 +463,9 @@ class Dispatcher:
         if t.post_duty_min > 0:
             room = max(length - t.handover_min - t.post_duty_min, 0.0)
             plan.append((start + t.handover_min + u[1] * room, "post", t.post_duty_min))
-        return sorted(a for a in plan if a[0] >= now)
+        plan = sorted(a for a in plan if a[0] >= now)
+        self._plans[unit.index] = (start, plan)
+        return plan
 
     # ------------------------------------------------------------------ shifts
 
@@ -463,6 +474,11 @@ class Dispatcher:
         if unit.on_duty:
             return
         unit.start_duty(self.env.now)
+        # Back on the roster in the middle of a duty a priority-1 call may break: on call
+        # again (its duty's process still holds the event).
+        if (unit.state == "duty" and unit.called is not None and not unit.called.triggered
+                and self.breaks(unit.activity)):
+            self.may_call[unit.index] = True
         unit.shift_token += 1
         self.on_duty_in_grid[unit.home_grid] += 1
         self.on_duty_p1 += int(self.eligible_mask[1][unit.index])

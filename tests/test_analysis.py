@@ -917,3 +917,19 @@ def test_display_table_names_the_group_in_chinese_and_shows_missing_pairs_as_a_d
     assert zh.columns[0] == "警情等级"
     assert zh["配对"].tolist() == ["", "–"]
     assert compare.display_table(table).columns[0] == "priority"
+
+
+def test_bca_falls_back_to_t_for_a_metric_compared_on_fewer_than_ten_seeds():
+    # 12 seeds pass the sweep-wide floor, but B has no P1 value in 5: that metric is compared
+    # on 7 pairs, too few for BCa, so it gets the t interval and says so.
+    rng = np.random.default_rng(0)
+    a = list(8 + rng.normal(0, 1, 12))
+    b = list(8 + rng.normal(0, 1, 12))
+    b[:5] = [float("nan")] * 5
+    runs = _runs({"A": {"response_p90_min_p1": a, "mediation_success_rate": a},
+                  "B": {"response_p90_min_p1": b, "mediation_success_rate": a}})
+    table = compare.compare_runs(runs, "A", ["response_p90_min_p1", "mediation_success_rate"],
+                                 ci="bca").set_index(["metric", "variant"])
+    p1 = table.loc[("response_p90_min_p1", "B")]
+    assert p1.n_pairs == 7 and p1.ci == "t" and "BCa needs 10" in p1.missing
+    assert table.loc[("mediation_success_rate", "B")].ci == "BCa"

@@ -131,3 +131,18 @@ def test_a_short_run_shows_money_at_stake_as_a_year_beside_the_reports_yearly_fi
     assert label == "money at stake (M yuan a year)" and reported == "466"
     yearly = summary["metrics"]["money_at_stake_yuan"] * 365 / days / 1e6
     assert float(simulated) == pytest.approx(yearly, abs=0.5)
+
+
+@pytest.mark.parametrize("days, warmup", [(20, 10), (730, 0)])
+def test_money_at_stake_is_a_years_rate_over_the_days_measured(days, warmup):
+    # After a warm-up only the disputes raised after it count; a two-year run's total is two
+    # years' (the printout once halved the first and doubled the second).
+    from experiments.run import format_summary
+
+    summary = {"scenario": "jiangbei", "seed": 0, "wall_seconds": 1.0, "calibration": None,
+               "structure": {}, "config": {"sim": {"warmup_days": warmup}},
+               "metrics": {"simulated_days": float(days),
+                           "money_at_stake_yuan": 4.0e6 * (days - warmup)}}
+    line = next(x for x in format_summary(summary).splitlines() if x.startswith("money"))
+    label, value = line.rsplit(maxsplit=1)
+    assert label == "money at stake (M yuan a year)" and float(value) == 4.0 * 365

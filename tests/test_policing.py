@@ -490,3 +490,38 @@ def test_a_unit_sitting_down_to_its_meal_takes_a_waiting_p1_call_at_once():
     assert called.triggered and waiting.triggered and waiting.value is unit
     assert unit.incident is inc and not d.may_call[unit.index] and d.duties_broken == 1
     model.env.run(until=model.env.now + 1)      # the meal's process follows the unit
+
+
+def test_a_unit_of_limited_reach_sitting_down_takes_a_waiting_p1_only_within_reach():
+    # Guards answering P1 (not the default), reach 15 min: a call 13.5 min away without the
+    # breakoff is 15.5 min away with it, so the guard at its meal leaves it waiting.
+    model, _ = _meal_model("++policy.p1_breaks_duties=[meal]",
+                           "scenario.units.guard.priorities=[1,2,3]")
+    d = model.dispatcher
+    guard = next(u for u in model.units if u.unit_type == "guard" and u.on_duty)
+    breakoff, reach = d.cfg.duty_breakoff_min, d.reach[guard.index]
+    xs, ys = _places(model, n=3000)
+    incs = [_incident(10**6, 1, guard.home_grid, x, y, t=model.env.now)
+            for x, y in zip(xs, ys, strict=True)]
+    near = [i for i in incs if reach - breakoff + 0.1 < d.eta(guard, i) < reach
+            and model.district.cell_grid[model.district.cell_at(i.x, i.y)] == guard.home_grid]
+    assert near
+    _only_free(model, [])
+    waiting = d.wait(near[0])
+    d.on_call(guard)
+    assert not waiting.triggered and d.breakoff[guard.index] == 0.0
+
+
+def test_a_unit_back_on_the_roster_mid_meal_is_on_call_and_eats_once():
+    model, unit = _meal_model("++policy.p1_breaks_duties=[meal]")
+    d = model.dispatcher
+    meal = model.cfg.scenario.units["police"].meal_break_min
+    eaten = _meal_minutes_after(model, unit, 5)
+    model.set_unit_absent(unit, float("inf"))      # a trainer's slider down ...
+    model.env.run(until=model.env.now + 1)
+    model.set_unit_absent(unit, 0.0)               # ... and back up, mid-meal
+    assert unit.on_duty and unit.activity == "meal" and d.may_call[unit.index]
+    # The rest of its meal, once: the shift's duties are not drawn again.
+    rest = _meal_minutes_after(model, unit, int(unit.shift_end_after(model.env.now)
+                                                - model.env.now))
+    assert len(eaten) + 1 + len(rest) == pytest.approx(meal, abs=1.5)

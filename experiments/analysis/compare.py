@@ -303,6 +303,9 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         # the seeds where every variant has a value, so they agree.
         have = {v: _seeds_with_value(per_seed, v, metric) for v in ordered}
         kept = metric_seeds(have, base)
+        # BCa's floor holds per metric: one compared on fewer seeds gets the t interval.
+        metric_ci = "t" if ci == "bca" and kept is not None and len(kept) < BCA_MIN_SEEDS \
+            else ci
 
         def used(frame: pd.DataFrame, kept=kept) -> pd.DataFrame:
             return frame if kept is None else frame[frame["seed"].isin(kept)]
@@ -316,8 +319,10 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
         for variant in ordered:
             values = by_variant.get(variant, empty)[metric]
             n, mean, lo, hi = mean_ci(used(by_variant.get(variant, empty))[metric], level,
-                                      bounds, ci)
+                                      bounds, metric_ci)
             note = missing_note(have, variant, base, kept)
+            if note and metric_ci != ci:
+                note += f"; t interval (BCa needs {BCA_MIN_SEEDS} paired seeds)"
             row = {
                 "metric": metric, "label": metrics_meta.label(metric),
                 "direction": meta.direction, "kind": meta.kind, "unit": meta.unit,
@@ -329,14 +334,15 @@ def compare_runs(runs: pd.DataFrame, baseline: str, metrics: Sequence[str] | Non
             }
             if variant == base:
                 row.update(diff=0.0, diff_ci_low=math.nan, diff_ci_high=math.nan,
-                           n_pairs=n, method="", ci=ci, p_diff=math.nan,
+                           n_pairs=n, method="", ci=metric_ci, p_diff=math.nan,
                            p_noninferior=math.nan, p_equivalent=math.nan,
                            within_margin=math.nan, verdict=BASELINE)
             else:
                 by_seed = _by_seed(per_seed, variant, metric)
                 if kept is not None:
                     by_seed = by_seed[by_seed.index.isin(kept)]
-                d = paired_test(by_seed, base_by_seed, level, margin, meta.direction, ci, span)
+                d = paired_test(by_seed, base_by_seed, level, margin, meta.direction, metric_ci,
+                                span)
                 # Never "identical in every pair" when the two differ in which seeds have a
                 # value: a seed one lacks is a difference the pairs cannot show.
                 d.identical = d.identical and have[variant] == have[base]
