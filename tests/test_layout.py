@@ -68,3 +68,13 @@ def test_hydra_targets_in_conf_resolve():
     assert found, "no _target_ in conf/ any more: drop this test"
     for target in found:
         assert callable(get_object(target)), target
+
+
+def test_the_policies_preset_sweeps_every_shipped_policy():
+    preset = yaml.safe_load((ROOT / "conf/experiment/policies.yaml").read_text())
+    swept = preset["hydra"]["sweeper"]["params"]["policy"].split(",")
+    shipped = sorted(p.stem for p in (ROOT / "conf/policy").glob("*.yaml"))
+    assert sorted(swept) == shipped
+    # ... and the README names each of them.
+    readme = (ROOT / "README.md").read_text()
+    assert [p for p in shipped if f"`{p}`" not in readme] == []
