@@ -270,6 +270,17 @@ def test_holm_turns_a_lone_borderline_difference_inconclusive():
                                  "policy=baseline", use_holm=True)
     assert _row(wider, "mean_queue_delay_min", "policy=x")["p_diff_holm"] == \
         pytest.approx(row["p_diff_holm"])
+    # Nor do bookkeeping metrics (volumes, utilisation: context, not hypotheses), even when
+    # they differ; their own verdicts stay unadjusted.
+    busy = {"utilisation_unit_police": base, "incidents_total": base,
+            "calls_share_unit_police": base}
+    busier = {m: [b + d for b, d in zip(base, bump, strict=True)] for m in busy}
+    context = compare.compare_runs(_runs({"policy=baseline": {**metrics, **busy},
+                                          "policy=x": {**other, **busier}}),
+                                   "policy=baseline", use_holm=True)
+    assert _row(context, "mean_queue_delay_min", "policy=x")["p_diff_holm"] == \
+        pytest.approx(row["p_diff_holm"])
+    assert _row(context, "incidents_total", "policy=x")["verdict"] == "higher"
     # Intervals are the same either way; only the verdicts read adjusted p values.
     assert row["diff_ci_low"] == _row(plain, "mean_queue_delay_min", "policy=x")["diff_ci_low"]
     with pytest.raises(collect.InputError, match="--holm"):
