@@ -26,6 +26,7 @@ from sim.provenance import (
     CENSUS,
     CFS,
     EVENT,
+    FOLDER_CHECK,
     LABEL,
     LEVER,
     MOJ,
@@ -162,7 +163,7 @@ class DistrictFolder(Schema):
                              min_length=1, max_length=1000)
     max_gap_km: float = param(
         25.0, unit="km", ge=0.0, le=1000.0,
-        source="setting: a check on a district folder, not a model assumption",
+        source=FOLDER_CHECK,
         note="a folder's community lying farther than this from every other community is an "
              "error (a misplaced polygon, e.g. 100 km off, gave 205-min responses); "
              "Jiangbei's communities all touch a neighbour")
@@ -206,7 +207,7 @@ class Roads(Schema):
                                   "(12 bytes per pair of nodes)")
     max_snap_km: float = param(
         5.0, unit="km", ge=0.01, le=1000.0,
-        source="setting: a check on a district folder, not a model assumption",
+        source=FOLDER_CHECK,
         note="a folder's community farther than this from every road node (of the network "
              "kept: its largest connected part) is an error; roads 50 km off gave 195-min "
              "P1 responses.  Jiangbei's and the test towns' communities all hold a node")

@@ -38,6 +38,7 @@ SWITCH = "setting: a model switch, not a measured quantity"
 RUN = "setting: how the run is made"
 LEVER = "setting: a policy lever"
 EVENT = "setting: a timeline event"
+FOLDER_CHECK = "setting: a check on a district folder, not a model assumption"
 
 
 def param(default: Any = ..., *, source: str, unit: str = "", ge: float | None = None,
