@@ -366,10 +366,11 @@ class Dispatcher:
                 return
         self._set_free(unit, True)
 
-    def _waiting_for(self, unit: PatrolUnit, prios: tuple[int, ...] | None = None):
+    def _waiting_for(self, unit: PatrolUnit, prios: tuple[int, ...] | None = None,
+                     delay: float = 0.0):
         """The waiting incident `unit` takes, if any: the most urgent it may answer (of
         `prios` if given), then the oldest; a unit of limited reach looks only in its own
-        grid, within its reach."""
+        grid, within its reach (arriving `delay` minutes later than its ETA)."""
         prios = prios or self.unit_priorities[unit.index]
         if (self.reserve and 3 in prios and self.eligible_mask[1][unit.index]
                 and not self._p3_may_take_p1_units(spare=1)):
@@ -377,7 +378,7 @@ class Dispatcher:
         limited = math.isfinite(self.reach[unit.index])
         if limited or self.rule == "own_grid":
             reach = self.reach[unit.index]
-            accept = (lambda inc: self.eta(unit, inc) <= reach) if limited else None
+            accept = (lambda inc: self.eta(unit, inc) + delay <= reach) if limited else None
             return self.queue.pop(prios, unit.home_grid, accept)
         return self.queue.pop(prios)
 
@@ -406,9 +407,7 @@ class Dispatcher:
         self.may_call[unit.index] = True
         if len(self.queue) and self.answers_p1[unit.index]:
             # A unit of limited reach takes only what it reaches with its breakoff counted.
-            self.breakoff[unit.index] = self.cfg.duty_breakoff_min
-            taken = self._waiting_for(unit, (1,))
-            self.breakoff[unit.index] = 0.0
+            taken = self._waiting_for(unit, (1,), self.cfg.duty_breakoff_min)
             if taken is not None:
                 incident, event = taken
                 self._call_from_duty(unit, incident)
