@@ -126,6 +126,13 @@ def main() -> None:
     print(f"  SimPy events   : {events / n:6.1f} per incident ({events:,}; the bare loop "
           f"{bare_events / n:.1f}); {wall / events * 1e6:.1f} µs per event, bare "
           f"{bare / bare_events * 1e6:.1f}")
+    # What the target leaves for the model's own logic once SimPy has handled its events at
+    # the bare loop's cost per event (the floor of any SimPy model with this many events).
+    floor = events * bare / bare_events
+    target = TARGET_S * args.days / 365.0        # the target's share of this horizon
+    print(f"  SimPy floor    : {floor:6.1f} s for the model's events at the bare loop's cost; "
+          f"the rest {wall - floor:.1f} s = {(wall - floor) / n * 1e6:.0f} µs per incident "
+          f"(the target leaves {(target - floor) / n * 1e6:.0f})")
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
