@@ -3,7 +3,7 @@
 Every leaf of the run config is declared once, in ``sim/config.py``, with ``param(...)``: its
 default, unit, allowed range and provenance, which is one of
 
-- ``report``: the district's own figures (``shared/district-facts.md``, the Dec 2021 report);
+- ``report``: the district's own figures (the Dec 2021 report; ``docs/sources.md``);
 - a citation (census, Ministry of Justice, a study): the citation text itself;
 - ``assumed``: our choice with no published figure, always with a *plausible* range (low, high)
   that a sceptical reviewer would accept; these ranges drive the sensitivity analysis.

@@ -1,4 +1,4 @@
-"""The district's reported figures (../shared/district-facts.md), for calibration printouts
+"""The district's reported figures (docs/sources.md), for calibration printouts
 and tests.  Only the default scenario on Jiangbei's own map is compared against them."""
 
 from sim.district_files import resolve
@@ -45,7 +45,7 @@ def within(metric: str, value: float) -> bool:
 
 
 # Figures the calibration did not tune to, with the range we accept and where they come from
-# (../shared/references.md).  Each is (low, high, source).
+# (docs/sources.md).  Each is (low, high, source).
 HELD_OUT = {
     "cases_per_mediator_per_year": (
         3.0, 12.0, "MoJ 2022: 14.94 M cases / 3.18 M mediators = 4.7; Jiangsu 2019 about 7; "

@@ -1,4 +1,4 @@
-"""Closed forms the simulator is validated against (see ../shared/references.md)."""
+"""Closed forms the simulator is validated against (see docs/sources.md)."""
 
 from __future__ import annotations
 

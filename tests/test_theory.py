@@ -1,4 +1,4 @@
-"""The closed forms themselves, against the check values in shared/references.md."""
+"""The closed forms themselves, against the check values in docs/sources.md."""
 
 import pytest
 
