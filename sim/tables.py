@@ -179,7 +179,9 @@ class Timeseries(Table):
 
 class RunLabels(Table):
     """Columns `experiments.collect` adds to every row of a sweep's stacked `incidents`,
-    `disputes` and `timeseries` tables, naming the run the row comes from."""
+    `disputes` and `timeseries` tables, naming the run the row comes from.  Read them with
+    `experiments.analysis.collect.load_long_table`, which gives these dtypes (a plain
+    `pd.read_parquet` gives `seed` as int64, or float64 where a run had no seed)."""
 
     variant: Series[pd.CategoricalDtype] = field(
         "the run's overrides that vary across the sweep, e.g. policy=grids_50 (default if "
