@@ -342,11 +342,13 @@ def test_repeat_calls_add_to_police_demand():
 def test_settlements_recur_less_when_settled_well(small_model):
     conflicts = small_model.mediation.conflicts
     assert conflicts.recurrence_chance(0.5) > 5 * conflicts.recurrence_chance(0.98) > 0
-    again = run(*SMALL, "sim.days=200", "scenario.disputes.recurrence.prob_max=0.8",
+    # Most settlements are good ones, so even at the highest chance recurrences are few
+    # (8 in 300 days here; 3 in 200 days at 0.8 once fewer disputes went to the police).
+    again = run(*SMALL, "sim.days=300", "scenario.disputes.recurrence.prob_max=1.0",
                 "scenario.disputes.recurrence.days_mean=30")
-    never = run(*SMALL, "sim.days=200", "scenario.disputes.recurrence.prob_max=0",
+    never = run(*SMALL, "sim.days=300", "scenario.disputes.recurrence.prob_max=0",
                 "scenario.disputes.recurrence.police_prob=0")
-    assert (again.disputes.source == "recurrence").sum() > 5
+    assert (again.disputes.source == "recurrence").sum() >= 3
     assert (never.disputes.source == "recurrence").sum() == 0
 
 
